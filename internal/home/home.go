@@ -1,0 +1,62 @@
+// Package home locates wrun's state on disk.
+//
+// WRUN_HOME, when set, holds everything. Otherwise the data (the embedded
+// default registry, trusted keys, configuration) lives under the user's data
+// directory ($XDG_DATA_HOME/wrun, default ~/.local/share/wrun) and the caches
+// under the user's cache directory ($XDG_CACHE_HOME/wrun, default
+// ~/.cache/wrun).
+package home
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+)
+
+// Dirs are the directories wrun keeps its state in. None is created by Locate.
+type Dirs struct {
+	Data  string // embedded registry, keys, config.toml
+	Cache string // content-addressed blobs, compiled code, snapshots
+}
+
+// Locate resolves Dirs from the environment.
+func Locate() (Dirs, error) {
+	if h := os.Getenv("WRUN_HOME"); h != "" {
+		abs, err := filepath.Abs(h)
+		if err != nil {
+			return Dirs{}, err
+		}
+		return Dirs{Data: abs, Cache: filepath.Join(abs, "cache")}, nil
+	}
+	data := os.Getenv("XDG_DATA_HOME")
+	if data == "" {
+		h, err := os.UserHomeDir()
+		if err != nil {
+			return Dirs{}, errors.New("cannot locate wrun's data directory: set WRUN_HOME or HOME")
+		}
+		data = filepath.Join(h, ".local", "share")
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return Dirs{}, errors.New("cannot locate wrun's cache directory: set WRUN_HOME or XDG_CACHE_HOME")
+	}
+	return Dirs{Data: filepath.Join(data, "wrun"), Cache: filepath.Join(cache, "wrun")}, nil
+}
+
+// Store is the OCI image-layout directory of the embedded default registry.
+func (d Dirs) Store() string { return filepath.Join(d.Data, "store") }
+
+// Config is the path of config.toml.
+func (d Dirs) Config() string { return filepath.Join(d.Data, "config.toml") }
+
+// Keys is the directory of trusted signing keys, one subdirectory a namespace.
+func (d Dirs) Keys() string { return filepath.Join(d.Data, "keys") }
+
+// Blobs is the content-addressed blob cache.
+func (d Dirs) Blobs() string { return filepath.Join(d.Cache, "blobs") }
+
+// Compiled is wazero's compilation cache.
+func (d Dirs) Compiled() string { return filepath.Join(d.Cache, "compiled") }
+
+// Snapshots holds pre-initialized modules, keyed by their inputs' digests.
+func (d Dirs) Snapshots() string { return filepath.Join(d.Cache, "preinit") }

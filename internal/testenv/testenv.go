@@ -1,0 +1,81 @@
+// Package testenv finds what wrun's tests need: the guests `make testdata`
+// builds and the pinned baseline tools `make tools` installs. A missing piece
+// fails the test with the command that provides it; nothing is skipped.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// Root is the repository root.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// Build is the repository's ignored build directory.
+func Build() string { return filepath.Join(Root(), ".build") }
+
+// Guest returns the path of a built guest, named as under testdata without
+// the extension: "c/echo", "go/echo", "wat/trap".
+func Guest(t testing.TB, name string) string {
+	t.Helper()
+	dir := os.Getenv("WRUN_TESTDATA")
+	if dir == "" {
+		dir = filepath.Join(Build(), "testdata")
+	}
+	p := filepath.Join(dir, filepath.FromSlash(name)+".wasm")
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("guest %s is not built (%v): run `make testdata`", name, err)
+	}
+	return p
+}
+
+// GuestBytes returns the bytes of a built guest.
+func GuestBytes(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(Guest(t, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Tool returns the path of a pinned tool ("wazero", "oras") installed by
+// `make tools`, or of a system tool found on PATH.
+func Tool(t testing.TB, name string) string {
+	t.Helper()
+	dir := os.Getenv("WRUN_TOOLS")
+	if dir == "" {
+		dir = filepath.Join(Build(), "tools")
+	}
+	if p := filepath.Join(dir, name); fileExists(p) {
+		return p
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	t.Fatalf("tool %s not found: run `make tools` (or `make deps` for system packages)", name)
+	return ""
+}
+
+// WrunBinary builds cmd/wrun once per test binary into dir and returns its path.
+func WrunBinary(t testing.TB, dir string) string {
+	t.Helper()
+	out := filepath.Join(dir, "wrun")
+	cmd := exec.Command("go", "build", "-o", out, "./cmd/wrun")
+	cmd.Dir = Root()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building wrun: %v\n%s", err, b)
+	}
+	return out
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

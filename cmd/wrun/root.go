@@ -45,8 +45,8 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return 0
 	}
 	var exit *sys.ExitError
-	if errors.As(err, &exit) && exit.ExitCode() < 256 && !errors.Is(err, errTimeout) {
-		return int(exit.ExitCode())
+	if errors.As(err, &exit) {
+		return int(exit.ExitCode() & 0xff)
 	}
 	fmt.Fprintf(stderr, "wrun: %v\n", err)
 	return 1

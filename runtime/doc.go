@@ -1,0 +1,21 @@
+// Package runtime is wrun's embedding API: a Runtime owns one wazero runtime
+// and its compilation cache, Compile turns a Wasm binary into a Program, and
+// Program.Run instantiates it once per call with that run's arguments,
+// environment, standard streams, mounts, clocks, random source and limits.
+//
+// A Program is compiled once and may be run concurrently from many
+// goroutines; every run gets its own instance and its own filesystem view.
+//
+// Defaults (NewConfig): compiled code is cached on disk under wrun's cache
+// directory (WRUN_HOME/cache/compiled, else the user cache dir), cold
+// compiles use one worker per CPU, and a guest is stopped when the context of
+// its run is done. A run (NewRunConfig) has no arguments beyond the program
+// name, an empty environment, no standard streams (reads see EOF, writes are
+// discarded), real wall and monotonic clocks, crypto/rand as its random
+// source and no memory cap beyond the module's own maximum.
+//
+// The guest's exit comes back as a value: Run returns nil for exit code 0
+// and a *sys.ExitError otherwise. A trap is a *TrapError; a run stopped by
+// its context's deadline or cancellation returns an error that wraps
+// context.DeadlineExceeded or context.Canceled.
+package runtime

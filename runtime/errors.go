@@ -1,0 +1,59 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNotWasm is wrapped by Compile when the input is not a WebAssembly binary.
+var ErrNotWasm = errors.New("not a WebAssembly binary")
+
+// ErrComponent is wrapped by Compile when the input is a Component Model
+// binary, which wazero does not run.
+var ErrComponent = errors.New("a WebAssembly component (Component Model)")
+
+// ErrInvalidModule is wrapped by Compile when the binary is truncated or
+// otherwise not a valid core module.
+var ErrInvalidModule = errors.New("not a valid WebAssembly module")
+
+// MissingImportError reports an import that neither WASI preview 1 nor any
+// other host module of the Runtime provides.
+type MissingImportError struct {
+	Program string // the program's name
+	Module  string // import module, e.g. "env"
+	Name    string // import name
+	Kind    string // "function", "memory", "table" or "global"
+}
+
+func (e *MissingImportError) Error() string {
+	return fmt.Sprintf("%s imports %s %q.%q, which nothing provides: wrun provides WASI preview 1 (module %q) only",
+		e.Program, e.Kind, e.Module, e.Name, wasiModule)
+}
+
+// TrapError reports a guest that trapped (unreachable, out-of-bounds memory
+// access, integer divide by zero, stack overflow…).
+type TrapError struct {
+	Program string
+	Message string // e.g. "unreachable"
+	Stack   string // wazero's wasm stack trace, one frame a line
+}
+
+func (e *TrapError) Error() string {
+	return fmt.Sprintf("%s trapped: %s", e.Program, e.Message)
+}
+
+// asTrap turns wazero's error for a failed start function into a TrapError.
+// wazero formats it as "module[…] function[…] failed: wasm error: MSG\nwasm
+// stack trace:\n\t…".
+func asTrap(program string, err error) error {
+	msg := err.Error()
+	i := strings.Index(msg, "wasm error: ")
+	if i < 0 {
+		return fmt.Errorf("%s failed: %w", program, err)
+	}
+	msg = msg[i+len("wasm error: "):]
+	first, stack, _ := strings.Cut(msg, "\n")
+	stack = strings.TrimPrefix(stack, "wasm stack trace:\n")
+	return &TrapError{Program: program, Message: first, Stack: stack}
+}

@@ -1,0 +1,80 @@
+package runtime
+
+import (
+	"io"
+	"maps"
+	"slices"
+
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wrun-dev/wrun/vfs"
+)
+
+// RunConfig configures one run of a Program. It is immutable: every With
+// method returns a copy, so one RunConfig can be shared by concurrent runs.
+// The zero value is the default described in the package documentation.
+type RunConfig struct {
+	args      []string
+	env       map[string]string
+	stdin     io.Reader
+	stdout    io.Writer
+	stderr    io.Writer
+	mounts    []vfs.Mount
+	maxPages  uint32
+	walltime  sys.Walltime
+	nanotime  sys.Nanotime
+	randSrc   io.Reader
+	startFunc string
+}
+
+// NewRunConfig returns the default RunConfig.
+func NewRunConfig() RunConfig { return RunConfig{} }
+
+// WithArgs sets the guest's arguments after argv[0], the program name.
+func (c RunConfig) WithArgs(args ...string) RunConfig {
+	c.args = slices.Clone(args)
+	return c
+}
+
+// WithEnv adds one environment variable; a later value for the same key wins.
+func (c RunConfig) WithEnv(key, value string) RunConfig {
+	env := maps.Clone(c.env)
+	if env == nil {
+		env = map[string]string{}
+	}
+	env[key] = value
+	c.env = env
+	return c
+}
+
+// WithStdin sets the guest's standard input.
+func (c RunConfig) WithStdin(r io.Reader) RunConfig { c.stdin = r; return c }
+
+// WithStdout sets the guest's standard output.
+func (c RunConfig) WithStdout(w io.Writer) RunConfig { c.stdout = w; return c }
+
+// WithStderr sets the guest's standard error.
+func (c RunConfig) WithStderr(w io.Writer) RunConfig { c.stderr = w; return c }
+
+// WithMount adds a filesystem at a guest path. Mounts may nest.
+func (c RunConfig) WithMount(m vfs.Mount) RunConfig {
+	c.mounts = append(slices.Clip(c.mounts), m)
+	return c
+}
+
+// WithMemoryLimitPages caps the guest's linear memory at pages of 64 KiB:
+// memory.grow beyond it fails as if the module's maximum were reached, and a
+// module whose initial memory exceeds it does not start. 0 means no cap.
+func (c RunConfig) WithMemoryLimitPages(pages uint32) RunConfig { c.maxPages = pages; return c }
+
+// WithWalltime sets the clock behind clock_time_get(REALTIME).
+func (c RunConfig) WithWalltime(fn sys.Walltime) RunConfig { c.walltime = fn; return c }
+
+// WithNanotime sets the clock behind clock_time_get(MONOTONIC).
+func (c RunConfig) WithNanotime(fn sys.Nanotime) RunConfig { c.nanotime = fn; return c }
+
+// WithRandSource sets the source behind random_get.
+func (c RunConfig) WithRandSource(r io.Reader) RunConfig { c.randSrc = r; return c }
+
+// WithStartFunction sets the export a run calls; "" means "_start".
+func (c RunConfig) WithStartFunction(name string) RunConfig { c.startFunc = name; return c }

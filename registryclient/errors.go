@@ -1,0 +1,31 @@
+package registryclient
+
+import "errors"
+
+// Sentinel errors. Errors returned by this package wrap one of these (test
+// with errors.Is) together with the reference, digest or media type at fault.
+var (
+	// ErrInvalidRef: a reference, package name or version range is malformed.
+	ErrInvalidRef = errors.New("invalid reference")
+	// ErrNotFound: the package, version, tag or blob does not exist where it
+	// was looked for. A partial cache entry is reported as not found.
+	ErrNotFound = errors.New("not found")
+	// ErrDigestMismatch: content does not match the digest (or size) it was
+	// announced with; it was not stored.
+	ErrDigestMismatch = errors.New("digest mismatch")
+	// ErrOffline: the operation needs the network and the client is offline.
+	ErrOffline = errors.New("offline")
+	// ErrConflict: no single version satisfies every range required for a
+	// package.
+	ErrConflict = errors.New("version conflict")
+	// ErrInvalidConfig: config.toml is malformed.
+	ErrInvalidConfig = errors.New("invalid config")
+	// ErrInvalidArtifact: a manifest is not a Wasm OCI artifact nor a wrun
+	// package artifact.
+	ErrInvalidArtifact = errors.New("invalid artifact")
+	// ErrSignature: a signature is missing where policy requires one, or does
+	// not verify.
+	ErrSignature = errors.New("signature")
+	// ErrUnreachable: the registry could not be reached.
+	ErrUnreachable = errors.New("registry unreachable")
+)

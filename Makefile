@@ -55,8 +55,11 @@ test: testdata tools
 demo: testdata $(WRUN)
 	@bash scripts/demo.sh
 
+# Ratios against baselines measured in the same run; BENCH=cli runs one section.
 bench: testdata tools $(WRUN)
-	@WRUN_TESTDATA=$(TESTDATA) WRUN_TOOLS=$(TOOLS) WRUN=$(WRUN) bash scripts/bench.sh
+	$(GO) build -o $(BUILD)/wrunbench ./internal/cmd/wrunbench
+	WRUN_TESTDATA=$(TESTDATA) WRUN_TOOLS=$(TOOLS) $(BUILD)/wrunbench -wrun $(WRUN) -wazero $(TOOLS)/wazero \
+		-testdata $(TESTDATA) -only "$(BENCH)"
 
 lint: $(TOOLS)/staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -1,0 +1,60 @@
+package runtime_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/wrun-dev/wrun/internal/testenv"
+	"github.com/wrun-dev/wrun/runtime"
+)
+
+// BenchmarkRun measures instantiate+run of a compiled guest in process:
+// wrun's Program.Run against the same work done with raw wazero.
+func BenchmarkRun(b *testing.B) {
+	for _, guest := range []string{"c/hello", "go/hello"} {
+		wasm := testenv.GuestBytes(b, guest)
+		ctx := context.Background()
+		b.Run(guest+"/wrun", func(b *testing.B) {
+			rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer rt.Close(ctx)
+			p, err := rt.Compile(ctx, guest, wasm)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := runtime.NewRunConfig().WithStdout(io.Discard)
+			b.ResetTimer()
+			for b.Loop() {
+				if err := p.Run(ctx, cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(guest+"/wazero", func(b *testing.B) {
+			r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
+			defer r.Close(ctx)
+			wasi_snapshot_preview1.MustInstantiate(ctx, r)
+			cm, err := r.CompileModule(ctx, wasm)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cfg := wazero.NewModuleConfig().WithName("").WithArgs(guest).WithStdout(io.Discard).
+				WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+			b.ResetTimer()
+			for b.Loop() {
+				m, err := r.InstantiateModule(ctx, cm, cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				m.Close(ctx)
+			}
+		})
+	}
+}

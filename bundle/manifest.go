@@ -1,0 +1,414 @@
+package bundle
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+	"github.com/Masterminds/semver/v3"
+)
+
+// ManifestName is the manifest's file name at the package root.
+const ManifestName = "wrun.toml"
+
+// Package kinds.
+const (
+	KindComponent = "component" // runnable: its own wasm
+	KindModule    = "module"    // a runtime other packages run on
+	KindAssets    = "assets"    // files only
+)
+
+// Manifest is a parsed wrun.toml. See MANIFEST.md for every key.
+type Manifest struct {
+	Package      PackageInfo           `toml:"package" json:"package"`
+	Run          Run                   `toml:"run" json:"run"`
+	Assets       []Asset               `toml:"assets" json:"assets,omitempty"`
+	Dependencies map[string]Dependency `toml:"dependencies" json:"dependencies,omitempty"`
+	Mounts       []Mount               `toml:"mounts" json:"mounts,omitempty"`
+	Preinit      *Preinit              `toml:"preinit" json:"preinit,omitempty"`
+	Test         *Test                 `toml:"test" json:"test,omitempty"`
+}
+
+// PackageInfo is [package].
+type PackageInfo struct {
+	Name        string   `toml:"name" json:"name,omitempty"`
+	Version     string   `toml:"version" json:"version,omitempty"`
+	Kind        string   `toml:"kind" json:"kind"`
+	Description string   `toml:"description" json:"description,omitempty"`
+	Authors     []string `toml:"authors" json:"authors,omitempty"`
+	License     string   `toml:"license" json:"license,omitempty"`
+	Homepage    string   `toml:"homepage" json:"homepage,omitempty"`
+	Source      string   `toml:"source" json:"source,omitempty"`
+}
+
+// Run is [run].
+type Run struct {
+	Wasm    string            `toml:"wasm" json:"wasm,omitempty"`
+	Runtime string            `toml:"runtime" json:"runtime,omitempty"`
+	Args    []string          `toml:"args" json:"args,omitempty"`
+	Env     map[string]string `toml:"env" json:"env,omitempty"`
+}
+
+// Asset is one [[assets]] entry: a package directory mounted read-only.
+type Asset struct {
+	From string `toml:"from" json:"from"`
+	To   string `toml:"to" json:"to"`
+}
+
+// Dependency is one [dependencies] entry.
+type Dependency struct {
+	Version string `toml:"version" json:"version"`
+	To      string `toml:"to" json:"to"`
+}
+
+// Mount is one [[mounts]] entry: a host directory the package asks for.
+type Mount struct {
+	To       string `toml:"to" json:"to"`
+	Access   string `toml:"access" json:"access"`
+	Required bool   `toml:"required" json:"required"`
+}
+
+// Preinit is [preinit].
+type Preinit struct {
+	Init string `toml:"init" json:"init"`
+	// Mounts are the guest paths, of [[assets]] or [[mounts]], mounted while
+	// the init export runs. Default: every [[assets]] entry, no host mount.
+	Mounts []string `toml:"mounts" json:"mounts,omitempty"`
+}
+
+// Test is [test].
+type Test struct {
+	Args []string          `toml:"args" json:"args,omitempty"`
+	Env  map[string]string `toml:"env" json:"env,omitempty"`
+}
+
+// ManifestError is a manifest that does not parse or validate. It wraps
+// ErrInvalidManifest.
+type ManifestError struct {
+	File string // as given to ParseManifest
+	Line int    // 1-based; 0 if unknown
+	Key  string // dotted key, e.g. "package.kind" or "assets[1].to"
+	Msg  string // what is wrong and what is allowed
+}
+
+func (e *ManifestError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Key != "" {
+		fmt.Fprintf(&b, ": %s", e.Key)
+	}
+	fmt.Fprintf(&b, ": %s", e.Msg)
+	return b.String()
+}
+
+// Unwrap returns ErrInvalidManifest.
+func (e *ManifestError) Unwrap() error { return ErrInvalidManifest }
+
+// allowedKeys lists the keys of each table, for unknown-key errors.
+var allowedKeys = map[string][]string{
+	"":             {"package", "run", "assets", "dependencies", "mounts", "preinit", "test"},
+	"package":      {"name", "version", "kind", "description", "authors", "license", "homepage", "source"},
+	"run":          {"wasm", "runtime", "args", "env"},
+	"assets":       {"from", "to"},
+	"dependencies": {"version", "to"},
+	"mounts":       {"to", "access", "required"},
+	"preinit":      {"init", "mounts"},
+	"test":         {"args", "env"},
+}
+
+// MaxManifestSize bounds wrun.toml.
+const MaxManifestSize = 1 << 20
+
+var (
+	nameRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*:[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	envRE  = regexp.MustCompile(`^[^=\x00]+$`)
+	// typeErrRE matches BurntSushi/toml's decoding (type) errors.
+	typeErrRE = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "(.*?)"\): (.*)$`)
+)
+
+// ParseManifest parses and validates wrun.toml. file names the input in
+// errors. Errors are *ManifestError.
+func ParseManifest(file string, data []byte) (*Manifest, error) {
+	if len(data) > MaxManifestSize {
+		return nil, &ManifestError{File: file, Msg: fmt.Sprintf("%d bytes is larger than the %d-byte limit", len(data), MaxManifestSize)}
+	}
+	loc := newLocator(string(data))
+	var m Manifest
+	md, err := toml.Decode(string(data), &m)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			msg := pe.Message
+			if pe.Usage != "" {
+				msg += "; " + strings.TrimSpace(pe.Usage)
+			}
+			return nil, &ManifestError{File: file, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}
+		}
+		if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			msg := strings.Replace(m[3], "incompatible types: TOML value has type ", "wrong type: the value is a TOML ", 1)
+			msg = strings.Replace(msg, "; destination has type ", ", want ", 1)
+			return nil, &ManifestError{File: file, Line: line, Key: m[2], Msg: msg}
+		}
+		return nil, &ManifestError{File: file, Msg: strings.TrimPrefix(err.Error(), "toml: ")}
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0]
+		table, leaf := tableOf(k)
+		msg := fmt.Sprintf("unknown key %q", leaf)
+		if s := suggest(leaf, allowedKeys[table]); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		if keys := allowedKeys[table]; keys != nil {
+			where := "[" + table + "]"
+			if table == "" {
+				where = "the top level"
+			}
+			msg += fmt.Sprintf("; %s allows: %s", where, strings.Join(keys, ", "))
+		}
+		return nil, &ManifestError{File: file, Line: loc.line(keyString(k)), Key: keyString(k), Msg: msg}
+	}
+	if err := m.validate(); err != nil {
+		var me *ManifestError
+		if errors.As(err, &me) {
+			me.File = file
+			me.Line = loc.line(me.Key)
+		}
+		return nil, err
+	}
+	return &m, nil
+}
+
+// tableOf maps a decoded key to its table in allowedKeys and its leaf name.
+func tableOf(k toml.Key) (string, string) {
+	leaf := k[len(k)-1]
+	switch {
+	case len(k) == 1:
+		return "", leaf
+	case k[0] == "dependencies" && len(k) == 3:
+		return "dependencies", leaf
+	case len(k) == 2:
+		return k[0], leaf
+	}
+	return strings.Join(k[:len(k)-1], "."), leaf
+}
+
+func keyString(k toml.Key) string {
+	parts := make([]string, len(k))
+	for i, p := range k {
+		if strings.ContainsAny(p, ".:\" ") || p == "" {
+			p = fmt.Sprintf("%q", p)
+		}
+		parts[i] = p
+	}
+	return strings.Join(parts, ".")
+}
+
+func (m *Manifest) validate() error {
+	bad := func(key, format string, args ...any) error {
+		return &ManifestError{Key: key, Msg: fmt.Sprintf(format, args...)}
+	}
+	p := &m.Package
+	if p.Name != "" && !nameRE.MatchString(p.Name) {
+		return bad("package.name", "%q is not a package name; want namespace:name, each lowercase letters, digits and single hyphens starting with a letter (e.g. example:hello)", p.Name)
+	}
+	if p.Version != "" {
+		if _, err := semver.StrictNewVersion(p.Version); err != nil {
+			return bad("package.version", "%q is not a semantic version (e.g. 1.0.0): %v", p.Version, err)
+		}
+	}
+	switch p.Kind {
+	case "":
+		p.Kind = KindComponent
+		if m.Run.Wasm == "" && m.Run.Runtime == "" {
+			p.Kind = KindAssets
+		}
+	case KindComponent, KindModule, KindAssets:
+	default:
+		return bad("package.kind", "%q is not a package kind; allowed: component, module, assets", p.Kind)
+	}
+	for i, a := range p.Authors {
+		if strings.TrimSpace(a) == "" {
+			return bad(fmt.Sprintf("package.authors[%d]", i), "empty author")
+		}
+	}
+	r := &m.Run
+	switch {
+	case r.Wasm != "" && r.Runtime != "":
+		return bad("run.runtime", "set either run.wasm (this package's own wasm) or run.runtime (another package's), not both")
+	case p.Kind == KindAssets && (r.Wasm != "" || r.Runtime != ""):
+		return bad("run.wasm", "an assets package has nothing to run; remove [run] or set package.kind")
+	case p.Kind == KindModule && r.Wasm == "":
+		return bad("run.wasm", "a module package needs its wasm: set run.wasm (by convention \"module.wasm\")")
+	case p.Kind == KindComponent && r.Wasm == "" && r.Runtime == "":
+		return bad("run.wasm", "a component package needs run.wasm (by convention \"component.wasm\") or run.runtime (e.g. \"python:cpython@^3.11\")")
+	}
+	if r.Wasm != "" {
+		if err := ValidatePath(r.Wasm); err != nil {
+			return bad("run.wasm", "%v; give a relative path inside the package", err)
+		}
+		if reserved(r.Wasm) {
+			return bad("run.wasm", "%q is under the reserved directory %s/", r.Wasm, ReservedDir)
+		}
+	}
+	if r.Runtime != "" {
+		if _, _, err := ParseRuntime(r.Runtime); err != nil {
+			return bad("run.runtime", "%v", err)
+		}
+	}
+	if err := checkEnv("run.env", r.Env); err != nil {
+		return err
+	}
+	guest := map[string]string{}
+	claim := func(key, to string) error {
+		if err := checkGuestPath(to); err != nil {
+			return bad(key, "%v", err)
+		}
+		if prev, ok := guest[to]; ok {
+			return bad(key, "guest path %q is already used by %s", to, prev)
+		}
+		guest[to] = key
+		return nil
+	}
+	for i, a := range m.Assets {
+		key := fmt.Sprintf("assets[%d]", i)
+		if a.From == "" {
+			return bad(key+".from", "missing; give the package directory to mount (e.g. \"static\")")
+		}
+		if err := ValidatePath(a.From); err != nil {
+			return bad(key+".from", "%v; give a relative directory inside the package", err)
+		}
+		if reserved(a.From) {
+			return bad(key+".from", "%q is under the reserved directory %s/", a.From, ReservedDir)
+		}
+		if err := claim(key+".to", a.To); err != nil {
+			return err
+		}
+	}
+	names := make([]string, 0, len(m.Dependencies))
+	for n := range m.Dependencies {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		d := m.Dependencies[n]
+		key := "dependencies." + keyString(toml.Key{n})
+		if !nameRE.MatchString(n) {
+			return bad(key, "%q is not a package name; want namespace:name (e.g. example:lib)", n)
+		}
+		if d.Version == "" {
+			return bad(key+".version", "missing; give a version or range (e.g. \"^1.0\")")
+		}
+		if _, err := semver.NewConstraint(d.Version); err != nil {
+			return bad(key+".version", "%q is not a version range (e.g. \"1.2.3\", \"^1.2\", \"~1.2.3\", \">=1.0, <2\"): %v", d.Version, err)
+		}
+		if err := claim(key+".to", d.To); err != nil {
+			return err
+		}
+	}
+	for i, mt := range m.Mounts {
+		key := fmt.Sprintf("mounts[%d]", i)
+		if err := claim(key+".to", mt.To); err != nil {
+			return err
+		}
+		switch mt.Access {
+		case "":
+			m.Mounts[i].Access = "ro"
+		case "ro", "rw":
+		default:
+			return bad(key+".access", "%q is not an access mode; allowed: ro, rw", mt.Access)
+		}
+	}
+	if pi := m.Preinit; pi != nil {
+		if pi.Init == "" {
+			return bad("preinit.init", "missing; give the export to run at build time (e.g. \"wizer.initialize\")")
+		}
+		for i, to := range pi.Mounts {
+			if _, ok := guest[to]; !ok || strings.HasPrefix(guest[to], "dependencies") {
+				return bad(fmt.Sprintf("preinit.mounts[%d]", i), "%q is not the guest path of an [[assets]] or [[mounts]] entry", to)
+			}
+		}
+	}
+	if t := m.Test; t != nil {
+		if err := checkEnv("test.env", t.Env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func checkEnv(key string, env map[string]string) error {
+	for k := range env {
+		if !envRE.MatchString(k) {
+			return &ManifestError{Key: key, Msg: fmt.Sprintf("%q is not an environment variable name (non-empty, no '=' or NUL)", k)}
+		}
+	}
+	return nil
+}
+
+func checkGuestPath(to string) error {
+	if to == "" {
+		return errors.New("missing; give an absolute guest path (e.g. \"/static\")")
+	}
+	if !strings.HasPrefix(to, "/") || path.Clean(to) != to {
+		return fmt.Errorf("%q is not a clean absolute guest path (e.g. \"/static\")", to)
+	}
+	if to == "/" {
+		return errors.New(`"/" cannot be mounted over; give a directory (e.g. "/static")`)
+	}
+	return nil
+}
+
+// ParseRuntime splits a [run] runtime reference "namespace:name@range"
+// (range optional) and checks both parts.
+func ParseRuntime(ref string) (name, versionRange string, err error) {
+	name, versionRange, _ = strings.Cut(ref, "@")
+	if !nameRE.MatchString(name) {
+		return "", "", fmt.Errorf("%q is not a package reference; want namespace:name@range (e.g. python:cpython@^3.11)", ref)
+	}
+	if versionRange != "" {
+		if _, err := semver.NewConstraint(versionRange); err != nil {
+			return "", "", fmt.Errorf("%q: version range %q: %v", ref, versionRange, err)
+		}
+	}
+	return name, versionRange, nil
+}
+
+// suggest returns the allowed key closest to k, if it is close.
+func suggest(k string, allowed []string) string {
+	best, bestD := "", 3
+	for _, a := range allowed {
+		if d := levenshtein(k, a); d < bestD {
+			best, bestD = a, d
+		}
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -1,0 +1,444 @@
+package vfs
+
+import (
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tetratelabs/wazero/experimental/sys"
+	wsys "github.com/tetratelabs/wazero/sys"
+)
+
+// hostFS serves a host directory through an os.Root, so no path and no
+// symbolic link, including one the guest creates, resolves outside it. An
+// attempt to leave it fails with EPERM. Errors carry only an errno, never a
+// host path.
+type hostFS struct {
+	sys.UnimplementedFS
+	root     *os.Root
+	readOnly bool
+}
+
+var _ sys.FS = (*hostFS)(nil)
+
+// hostName turns a path from wazero into a name relative to the root,
+// keeping a trailing slash (the kernel then requires a directory).
+func hostName(p string) string {
+	p = strings.TrimLeft(p, "/")
+	if p == "" {
+		return "."
+	}
+	return p
+}
+
+func isSyscallErr(err error) bool {
+	var se syscall.Errno
+	var e sys.Errno
+	return errors.As(err, &se) || errors.As(err, &e)
+}
+
+func toOsFlag(flag sys.Oflag) int {
+	var f int
+	switch flag & (sys.O_RDONLY | sys.O_WRONLY | sys.O_RDWR) {
+	case sys.O_WRONLY:
+		f = os.O_WRONLY
+	case sys.O_RDWR:
+		f = os.O_RDWR
+	}
+	for _, m := range [...]struct {
+		s sys.Oflag
+		o int
+	}{
+		{sys.O_APPEND, os.O_APPEND}, {sys.O_CREAT, os.O_CREATE}, {sys.O_EXCL, os.O_EXCL},
+		{sys.O_SYNC, os.O_SYNC}, {sys.O_TRUNC, os.O_TRUNC},
+		{sys.O_DIRECTORY, syscall.O_DIRECTORY}, {sys.O_NOFOLLOW, syscall.O_NOFOLLOW},
+		{sys.O_DSYNC, syscall.O_DSYNC},
+	} {
+		if flag&m.s != 0 {
+			f |= m.o
+		}
+	}
+	return f
+}
+
+// OpenFile implements sys.FS.
+func (h *hostFS) OpenFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File, sys.Errno) {
+	name := hostName(p)
+	write := flag&(sys.O_WRONLY|sys.O_RDWR) != 0
+	if h.readOnly && (write || flag&(sys.O_CREAT|sys.O_TRUNC) != 0) {
+		fi, err := h.root.Stat(name)
+		switch {
+		case err == nil && fi.IsDir() && write:
+			return nil, sys.EISDIR
+		case err == nil && flag&(sys.O_CREAT|sys.O_EXCL) == sys.O_CREAT|sys.O_EXCL:
+			return nil, sys.EEXIST
+		case err == nil && !write && flag&sys.O_TRUNC == 0:
+			flag &^= sys.O_CREAT // an existing file opened to read
+		default:
+			return nil, sys.EROFS
+		}
+	}
+	f, err := h.root.OpenFile(name, toOsFlag(flag), perm)
+	if err != nil {
+		return nil, errnoOf(err)
+	}
+	return &hostFile{f: f, fd: int(f.Fd()), flag: flag, readOnly: h.readOnly}, 0
+}
+
+// Lstat implements sys.FS.
+func (h *hostFS) Lstat(p string) (wsys.Stat_t, sys.Errno) {
+	fi, err := h.root.Lstat(hostName(p))
+	if err != nil {
+		return wsys.Stat_t{}, errnoOf(err)
+	}
+	return wsys.NewStat_t(fi), 0
+}
+
+// Stat implements sys.FS.
+func (h *hostFS) Stat(p string) (wsys.Stat_t, sys.Errno) {
+	fi, err := h.root.Stat(hostName(p))
+	if err != nil {
+		return wsys.Stat_t{}, errnoOf(err)
+	}
+	return wsys.NewStat_t(fi), 0
+}
+
+// Mkdir implements sys.FS.
+func (h *hostFS) Mkdir(p string, perm fs.FileMode) sys.Errno {
+	name := hostName(p)
+	if h.readOnly {
+		if _, err := h.root.Lstat(name); err == nil {
+			return sys.EEXIST
+		}
+		return sys.EROFS
+	}
+	errno := errnoOf(h.root.Mkdir(name, perm))
+	if errno == sys.ENOTDIR {
+		errno = sys.ENOENT // as wazero's DirFS reports it
+	}
+	return errno
+}
+
+// Chmod implements sys.FS.
+func (h *hostFS) Chmod(p string, perm fs.FileMode) sys.Errno {
+	if h.readOnly {
+		return sys.EROFS
+	}
+	return errnoOf(h.root.Chmod(hostName(p), perm))
+}
+
+// Rename implements sys.FS.
+func (h *hostFS) Rename(from, to string) sys.Errno {
+	if h.readOnly {
+		return sys.EROFS
+	}
+	return errnoOf(h.root.Rename(hostName(from), hostName(to)))
+}
+
+// Rmdir implements sys.FS.
+func (h *hostFS) Rmdir(p string) sys.Errno {
+	if h.readOnly {
+		return sys.EROFS
+	}
+	return h.unlinkat(p, true)
+}
+
+// Unlink implements sys.FS.
+func (h *hostFS) Unlink(p string) sys.Errno {
+	if h.readOnly {
+		return sys.EROFS
+	}
+	return h.unlinkat(p, false)
+}
+
+// unlinkat removes the last component of p relative to its parent,
+// opened through the root, so the kernel's errno (EISDIR, ENOTDIR,
+// ENOTEMPTY) reaches the guest unchanged and the last component is never
+// followed.
+func (h *hostFS) unlinkat(p string, dir bool) sys.Errno {
+	name := strings.TrimRight(hostName(p), "/")
+	parent, base := path.Split(name)
+	if base == "." || base == ".." || name == "." {
+		return sys.EINVAL
+	}
+	d, err := h.root.OpenFile(hostName(parent), os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return errnoOf(err)
+	}
+	defer d.Close()
+	return unlinkAt(d, base, dir)
+}
+
+// Link implements sys.FS.
+func (h *hostFS) Link(oldPath, newPath string) sys.Errno {
+	if h.readOnly {
+		return sys.EROFS
+	}
+	return errnoOf(h.root.Link(hostName(oldPath), hostName(newPath)))
+}
+
+// Symlink implements sys.FS. Like wazero's DirFS it refuses absolute
+// targets; a relative target that leads outside is created but never
+// followed there.
+func (h *hostFS) Symlink(oldPath, linkName string) sys.Errno {
+	if path.IsAbs(oldPath) {
+		return sys.EPERM
+	}
+	if h.readOnly {
+		return sys.EROFS
+	}
+	return errnoOf(h.root.Symlink(oldPath, hostName(linkName)))
+}
+
+// Readlink implements sys.FS.
+func (h *hostFS) Readlink(p string) (string, sys.Errno) {
+	dst, err := h.root.Readlink(hostName(p))
+	if err != nil {
+		return "", errnoOf(err)
+	}
+	return dst, 0
+}
+
+// Utimens implements sys.FS.
+func (h *hostFS) Utimens(p string, atim, mtim int64) sys.Errno {
+	if h.readOnly {
+		return sys.EROFS
+	}
+	f, err := h.root.OpenFile(hostName(p), os.O_RDONLY, 0)
+	if err != nil {
+		return errnoOf(err)
+	}
+	defer f.Close()
+	return futimens(int(f.Fd()), atim, mtim)
+}
+
+func toTime(ns int64) time.Time {
+	if ns == sys.UTIME_OMIT {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// hostFile is an open host file, with the errno conventions of wazero's
+// own os.File adapter.
+type hostFile struct {
+	f        *os.File
+	fd       int
+	flag     sys.Oflag
+	readOnly bool
+	closed   bool
+	st       *wsys.Stat_t
+}
+
+var _ sys.File = (*hostFile)(nil)
+
+func (f *hostFile) cached() (*wsys.Stat_t, sys.Errno) {
+	if f.st == nil {
+		if _, errno := f.Stat(); errno != 0 {
+			return nil, errno
+		}
+	}
+	return f.st, 0
+}
+
+// Dev implements sys.File.
+func (f *hostFile) Dev() (uint64, sys.Errno) {
+	st, errno := f.cached()
+	if errno != 0 {
+		return 0, errno
+	}
+	return st.Dev, 0
+}
+
+// Ino implements sys.File.
+func (f *hostFile) Ino() (wsys.Inode, sys.Errno) {
+	st, errno := f.cached()
+	if errno != 0 {
+		return 0, errno
+	}
+	return st.Ino, 0
+}
+
+// IsDir implements sys.File.
+func (f *hostFile) IsDir() (bool, sys.Errno) {
+	st, errno := f.cached()
+	if errno != 0 {
+		return false, errno
+	}
+	return st.Mode.IsDir(), 0
+}
+
+// IsAppend implements sys.File.
+func (f *hostFile) IsAppend() bool { return f.flag&sys.O_APPEND != 0 }
+
+// SetAppend implements sys.File.
+func (f *hostFile) SetAppend(enable bool) sys.Errno {
+	if f.closed {
+		return sys.EBADF
+	}
+	if errno := setAppend(f.fd, enable); errno != 0 {
+		return f.err(errno)
+	}
+	if enable {
+		f.flag |= sys.O_APPEND
+	} else {
+		f.flag &^= sys.O_APPEND
+	}
+	return 0
+}
+
+// Stat implements sys.File.
+func (f *hostFile) Stat() (wsys.Stat_t, sys.Errno) {
+	if f.closed {
+		return wsys.Stat_t{}, sys.EBADF
+	}
+	fi, err := f.f.Stat()
+	if err != nil {
+		return wsys.Stat_t{}, errnoOf(err)
+	}
+	st := wsys.NewStat_t(fi)
+	f.st = &st
+	return st, 0
+}
+
+// err adjusts an errno as wazero's adapter does: closed is EBADF, a
+// directory EISDIR.
+func (f *hostFile) err(errno sys.Errno) sys.Errno {
+	if f.closed {
+		return sys.EBADF
+	}
+	if isDir, e := f.IsDir(); e == 0 && isDir {
+		return sys.EISDIR
+	}
+	return errno
+}
+
+// Read implements sys.File.
+func (f *hostFile) Read(buf []byte) (int, sys.Errno) {
+	if len(buf) == 0 {
+		return 0, 0
+	}
+	n, err := f.f.Read(buf)
+	if err != nil && err != io.EOF {
+		return n, f.err(errnoOf(err))
+	}
+	return n, 0
+}
+
+// Pread implements sys.File.
+func (f *hostFile) Pread(buf []byte, off int64) (int, sys.Errno) {
+	if len(buf) == 0 {
+		return 0, 0
+	}
+	n, err := f.f.ReadAt(buf, off)
+	if err != nil && err != io.EOF {
+		return n, f.err(errnoOf(err))
+	}
+	return n, 0
+}
+
+// Seek implements sys.File.
+func (f *hostFile) Seek(offset seekOffset, whence int) (int64, sys.Errno) {
+	if whence < io.SeekStart || whence > io.SeekEnd {
+		return 0, sys.EINVAL
+	}
+	if isDir, _ := f.IsDir(); isDir && !f.closed {
+		if offset != 0 || whence != io.SeekStart {
+			return 0, sys.EISDIR
+		}
+	}
+	n, err := f.f.Seek(offset, whence)
+	if err != nil {
+		return 0, f.err(errnoOf(err))
+	}
+	return n, 0
+}
+
+// Readdir implements sys.File.
+func (f *hostFile) Readdir(n int) ([]sys.Dirent, sys.Errno) {
+	if f.closed {
+		return nil, sys.EBADF
+	}
+	fis, err := f.f.Readdir(n)
+	if err != nil && err != io.EOF {
+		errno := errnoOf(err)
+		if errno == sys.EINVAL || errno == sys.ENOTDIR {
+			errno = sys.EBADF
+		}
+		return nil, errno
+	}
+	out := make([]sys.Dirent, 0, len(fis))
+	for _, fi := range fis {
+		out = append(out, sys.Dirent{Name: fi.Name(), Ino: wsys.NewStat_t(fi).Ino, Type: fi.Mode().Type()})
+	}
+	return out, 0
+}
+
+// Write implements sys.File.
+func (f *hostFile) Write(buf []byte) (int, sys.Errno) {
+	if len(buf) == 0 {
+		return 0, 0
+	}
+	n, err := f.f.Write(buf)
+	if err != nil {
+		return n, f.err(errnoOf(err))
+	}
+	return n, 0
+}
+
+// Pwrite implements sys.File.
+func (f *hostFile) Pwrite(buf []byte, off int64) (int, sys.Errno) {
+	if len(buf) == 0 {
+		return 0, 0
+	}
+	if off < 0 {
+		return 0, sys.EINVAL
+	}
+	n, err := syscall.Pwrite(f.fd, buf, off)
+	if err != nil {
+		return max(n, 0), f.err(errnoOf(err))
+	}
+	return n, 0
+}
+
+// Truncate implements sys.File.
+func (f *hostFile) Truncate(size int64) sys.Errno {
+	if size < 0 {
+		return sys.EINVAL
+	}
+	if err := f.f.Truncate(size); err != nil {
+		return f.err(errnoOf(err))
+	}
+	return 0
+}
+
+// Sync implements sys.File.
+func (f *hostFile) Sync() sys.Errno { return errnoOf(f.f.Sync()) }
+
+// Datasync implements sys.File.
+func (f *hostFile) Datasync() sys.Errno { return errnoOf(f.f.Sync()) }
+
+// Utimens implements sys.File.
+func (f *hostFile) Utimens(atim, mtim int64) sys.Errno {
+	if f.closed {
+		return sys.EBADF
+	}
+	if f.readOnly {
+		return sys.EROFS
+	}
+	return futimens(f.fd, atim, mtim)
+}
+
+// Close implements sys.File.
+func (f *hostFile) Close() sys.Errno {
+	if f.closed {
+		return 0
+	}
+	f.closed = true
+	return errnoOf(f.f.Close())
+}

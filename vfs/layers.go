@@ -1,0 +1,387 @@
+package vfs
+
+import (
+	"archive/tar"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/tetratelabs/wazero/experimental/sys"
+	wsys "github.com/tetratelabs/wazero/sys"
+)
+
+// ErrUnsafeEntry is returned (wrapped, naming the entry) when an asset
+// source holds a path or a symbolic link that would lead outside the layer:
+// an absolute path, a ".." that climbs above the root, or a link whose
+// target does. Such a source is refused as a whole.
+var ErrUnsafeEntry = errors.New("entry escapes the layer")
+
+// overlayInoBase numbers the nodes a writable tree creates over a lower
+// layer, above the host's inode numbers and below hashed ones.
+const overlayInoBase = 1 << 62
+
+// pathIno is the stable inode of a layer path that has no host inode: a
+// hash of the path, with the top bit set so it never meets a host inode or
+// a number a writable tree assigns.
+func pathIno(p string) wsys.Inode {
+	h := fnv.New64a()
+	h.Write([]byte(p))
+	return h.Sum64() | 1<<63
+}
+
+// frozen builds read-only trees from a list of entries.
+type frozen struct {
+	t *tree
+}
+
+func newFrozen(mtim int64) *frozen {
+	root := &node{ino: pathIno(""), mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, atim: mtim, mtim: mtim, ctim: mtim}
+	return &frozen{t: &tree{readOnly: true, root: root}}
+}
+
+// cleanEntry validates an entry name from an asset source and returns it
+// clean and relative, "" for the root.
+func cleanEntry(name string) (string, error) {
+	if strings.HasPrefix(name, "/") {
+		return "", fmt.Errorf("%q: absolute path: %w", name, ErrUnsafeEntry)
+	}
+	c := path.Clean(name)
+	if c == "." {
+		return "", nil
+	}
+	if c == ".." || strings.HasPrefix(c, "../") {
+		return "", fmt.Errorf("%q: %w", name, ErrUnsafeEntry)
+	}
+	return c, nil
+}
+
+// checkTarget refuses a symbolic link at p whose target leaves the layer.
+func checkTarget(p, target string) error {
+	if path.IsAbs(target) {
+		return fmt.Errorf("%q: absolute symbolic link: %w", p, ErrUnsafeEntry)
+	}
+	j := path.Join(path.Dir(p), target)
+	if j == ".." || strings.HasPrefix(j, "../") {
+		return fmt.Errorf("%q: symbolic link target %q: %w", p, target, ErrUnsafeEntry)
+	}
+	return nil
+}
+
+// dir returns the directory node at clean path p, creating missing
+// directories.
+func (b *frozen) dir(p string) (*node, error) {
+	d := b.t.root
+	if p == "" {
+		return d, nil
+	}
+	walked := ""
+	for _, c := range strings.Split(p, "/") {
+		walked = path.Join(walked, c)
+		k := d.kids[c]
+		if k == nil {
+			k = &node{ino: pathIno(walked), mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, atim: d.mtim, mtim: d.mtim, ctim: d.mtim}
+			d.kids[c] = k
+			d.nlink++
+		} else if !k.isDir() {
+			return nil, fmt.Errorf("%q: %q is not a directory", p, walked)
+		}
+		d = k
+	}
+	return d, nil
+}
+
+// put places n at clean path p (not the root), replacing what was there
+// unless both are directories.
+func (b *frozen) put(p string, n *node) error {
+	parent, name := path.Split(p)
+	d, err := b.dir(strings.TrimSuffix(parent, "/"))
+	if err != nil {
+		return err
+	}
+	if old := d.kids[name]; old != nil && old.isDir() && n.isDir() {
+		old.mode, old.atim, old.mtim, old.ctim = n.mode, n.atim, n.mtim, n.ctim
+		if n.ino != 0 {
+			old.ino = n.ino
+		}
+		return nil
+	}
+	if n.isDir() {
+		n.kids = map[string]*node{}
+		n.nlink = 2
+		d.nlink++
+	}
+	if n.ino == 0 {
+		n.ino = pathIno(p)
+	}
+	d.kids[name] = n
+	return nil
+}
+
+// NewMapLayer returns a read-only layer holding files, keyed by slash
+// separated relative paths; directories are implied. The byte slices are
+// shared by every instance, never copied: do not modify them afterwards.
+// A path that is absolute or climbs out with ".." is refused with
+// ErrUnsafeEntry.
+func NewMapLayer(files map[string][]byte) (sys.FS, error) {
+	b := newFrozen(0)
+	for name, data := range files {
+		p, err := cleanEntry(name)
+		if err != nil {
+			return nil, fmt.Errorf("map layer: %w", err)
+		}
+		if p == "" {
+			return nil, fmt.Errorf("map layer: %q names the root, not a file", name)
+		}
+		n := &node{mode: 0o444, nlink: 1, src: bytesSource(data), size: int64(len(data))}
+		if err := b.put(p, n); err != nil {
+			return nil, fmt.Errorf("map layer: %w", err)
+		}
+	}
+	return b.t, nil
+}
+
+// NewDirLayer returns a read-only layer serving the host directory dir. The
+// tree (names, types, sizes, times, host inodes) is read once, here; file
+// bytes are read from dir on demand through an os.Root, so they are never
+// copied, and every instance shares the same layer. The directory must not
+// change while the layer is in use (it is package content). A symbolic link
+// that leads outside dir is refused with ErrUnsafeEntry; other special files
+// (devices, sockets, pipes) are refused too.
+func NewDirLayer(dir string) (sys.FS, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("asset directory %q: %w: create it or fix the path", dir, err)
+	}
+	fi, err := root.Stat(".")
+	if err != nil {
+		return nil, fmt.Errorf("asset directory %q: %w", dir, err)
+	}
+	b := newFrozen(0)
+	st := wsys.NewStat_t(fi)
+	b.t.root.ino, b.t.root.mode = st.Ino, st.Mode
+	b.t.root.atim, b.t.root.mtim, b.t.root.ctim = st.Atim, st.Mtim, st.Ctim
+	err = fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if p == "." {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		st := wsys.NewStat_t(fi)
+		n := &node{ino: st.Ino, mode: st.Mode, nlink: st.Nlink, atim: st.Atim, mtim: st.Mtim, ctim: st.Ctim}
+		switch t := fi.Mode().Type(); {
+		case t == 0:
+			n.src, n.size = rootSource{root: root, name: p}, st.Size
+		case t == fs.ModeDir:
+		case t == fs.ModeSymlink:
+			if n.target, err = root.Readlink(p); err != nil {
+				return err
+			}
+			if err := checkTarget(p, n.target); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("%q: %v is not a regular file, directory or symbolic link", p, t)
+		}
+		return b.put(p, n)
+	})
+	if err != nil {
+		root.Close()
+		return nil, fmt.Errorf("asset directory %q: %w", dir, err)
+	}
+	return b.t, nil
+}
+
+// NewTarLayer returns a read-only layer serving the tar archive held by r
+// (size bytes) without extracting it: the headers are indexed once, here,
+// and file bytes are read from r at their offset on demand, shared by every
+// instance. r must allow concurrent ReadAt calls (an *os.File or a
+// *bytes.Reader does). Entries with an absolute path, a ".." that climbs
+// out, or a symbolic link leading outside are refused with ErrUnsafeEntry;
+// so are sparse files, devices and pipes. Hard links share the bytes of
+// their target entry; a later entry for the same path replaces an earlier
+// one, as tar extraction does.
+func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
+	cr := &countingReader{r: io.NewSectionReader(r, 0, size)}
+	tr := tar.NewReader(cr)
+	b := newFrozen(0)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("tar layer: reading header at byte %d: %w", cr.n, err)
+		}
+		p, err := cleanEntry(h.Name)
+		if err != nil {
+			return nil, fmt.Errorf("tar layer: %w", err)
+		}
+		mt := h.ModTime.UnixNano()
+		at := mt
+		if !h.AccessTime.IsZero() {
+			at = h.AccessTime.UnixNano()
+		}
+		n := &node{mode: fs.FileMode(h.Mode).Perm(), nlink: 1, atim: at, mtim: mt, ctim: mt}
+		switch h.Typeflag {
+		case tar.TypeReg, tar.TypeRegA:
+			n.src, n.size = sectionSource{r: r, off: cr.n, size: h.Size}, h.Size
+		case tar.TypeDir:
+			n.mode |= fs.ModeDir
+		case tar.TypeSymlink:
+			if err := checkTarget(p, h.Linkname); err != nil {
+				return nil, fmt.Errorf("tar layer: %w", err)
+			}
+			n.mode, n.target = fs.ModeSymlink|0o777, h.Linkname
+		case tar.TypeLink:
+			lp, err := cleanEntry(h.Linkname)
+			if err != nil {
+				return nil, fmt.Errorf("tar layer: hard link %q: %w", h.Name, err)
+			}
+			res, errno := b.t.resolve(lp, false)
+			if errno != 0 || res.n.src == nil {
+				return nil, fmt.Errorf("tar layer: hard link %q: target %q is not an earlier regular file", h.Name, h.Linkname)
+			}
+			res.n.nlink++
+			n = res.n
+			parent, name := path.Split(p)
+			d, err := b.dir(strings.TrimSuffix(parent, "/"))
+			if err != nil {
+				return nil, fmt.Errorf("tar layer: %w", err)
+			}
+			d.kids[name] = n
+			continue
+		default:
+			return nil, fmt.Errorf("tar layer: %q: unsupported entry type %q", h.Name, h.Typeflag)
+		}
+		if p == "" {
+			if !n.isDir() {
+				return nil, fmt.Errorf("tar layer: %q names the root, not a file", h.Name)
+			}
+			continue
+		}
+		if err := b.put(p, n); err != nil {
+			return nil, fmt.Errorf("tar layer: %w", err)
+		}
+	}
+	return b.t, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// NewMemFS returns an empty in-memory filesystem, the guest's scratch space
+// (/tmp), holding at most maxBytes bytes of file content (0: no limit).
+// A write beyond the cap fails with ENOSPC, which wazero reports to the
+// guest as EIO (its errno set has no ENOSPC).
+func NewMemFS(maxBytes int64) sys.FS {
+	t := &tree{maxBytes: maxBytes}
+	t.root = t.newNode(fs.ModeDir | 0o777)
+	return t
+}
+
+// NewCopyOnWriteFS returns a per-instance writable view of base, which is
+// never modified. The guest may create, write, rename and delete anything;
+// the changes live in memory in the returned filesystem only and vanish
+// with it. A base file is copied only when first written (or truncated to
+// a non-zero size); until then reads go to base.
+//
+// Deleting or renaming a name that lives in base (whiteouts): each
+// directory the guest touches is copied, names only, from base on first
+// use; from then on the overlay's copy is authoritative. Unlink, rmdir and
+// rename edit that copy, so a deleted base file stays deleted and a renamed
+// one appears only under its new name, for the life of the overlay, while
+// base keeps both. A renamed base file keeps its inode and is still not
+// copied until written. Base files are visible at their base inode.
+func NewCopyOnWriteFS(base sys.FS) sys.FS {
+	t := &tree{lower: base, nextIno: overlayInoBase}
+	root := &node{mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, pending: true}
+	if lt, ok := base.(*tree); ok {
+		lr := lt.root
+		root.ino, root.mode, root.atim, root.mtim, root.ctim = lr.ino, lr.mode, lr.atim, lr.mtim, lr.ctim
+		root.lowerNode = lr
+	} else {
+		if st, errno := base.Stat("."); errno == 0 {
+			root.ino, root.mode, root.atim, root.mtim, root.ctim = st.Ino, st.Mode, st.Atim, st.Mtim, st.Ctim
+		}
+	}
+	t.root = root
+	return t
+}
+
+// Asset returns what `--asset DIR:GUEST` mounts: the host directory dir as
+// a read-only asset layer (NewDirLayer) under a fresh copy-on-write overlay.
+// The guest can write; dir is never changed. Build the layer once and call
+// NewCopyOnWriteFS per instance when running many instances of one program.
+func Asset(dir string) (sys.FS, error) {
+	layer, err := NewDirLayer(dir)
+	if err != nil {
+		return nil, err
+	}
+	return NewCopyOnWriteFS(layer), nil
+}
+
+// NewUnion returns one read-only layer made of layers, later ones winning:
+// a name present in several layers is served by the last one that has it,
+// and a directory present in several lists the entries of all of them
+// (down to a layer where the name is not a directory). Layers built by this
+// package (NewMapLayer, NewDirLayer, NewTarLayer, NewUnion) are merged once,
+// here, into one index sharing their file bytes.
+func NewUnion(layers ...sys.FS) sys.FS {
+	b := newFrozen(0)
+	var generic []sys.FS
+	for _, l := range layers {
+		lt, ok := l.(*tree)
+		if !ok || !lt.readOnly || len(generic) > 0 {
+			generic = append(generic, l)
+			continue
+		}
+		merge(b.t.root, lt.root)
+	}
+	if len(generic) == 0 {
+		return b.t
+	}
+	return &unionFS{layers: append([]sys.FS{b.t}, generic...)}
+}
+
+// merge lays src over dst: directories merge, anything else replaces.
+func merge(dst, src *node) {
+	dst.ino, dst.mode, dst.atim, dst.mtim, dst.ctim = src.ino, src.mode, src.atim, src.mtim, src.ctim
+	for name, k := range src.kids {
+		old := dst.kids[name]
+		if k.isDir() {
+			if old == nil || !old.isDir() {
+				if old != nil && !old.isDir() {
+					delete(dst.kids, name)
+				} else {
+					dst.nlink++
+				}
+				old = &node{kids: map[string]*node{}, nlink: 2}
+				dst.kids[name] = old
+			}
+			merge(old, k)
+			continue
+		}
+		if old != nil && old.isDir() {
+			dst.nlink--
+		}
+		dst.kids[name] = k // shared: frozen nodes are never modified
+	}
+}

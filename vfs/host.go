@@ -70,6 +70,12 @@ func toOsFlag(flag sys.Oflag) int {
 func (h *hostFS) OpenFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File, sys.Errno) {
 	name := hostName(p)
 	write := flag&(sys.O_WRONLY|sys.O_RDWR) != 0
+	if flag&sys.O_NOFOLLOW != 0 {
+		// os.Root resolves links itself; refuse a final one as open(2) does.
+		if fi, err := h.root.Lstat(name); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return nil, sys.ELOOP
+		}
+	}
 	if h.readOnly && (write || flag&(sys.O_CREAT|sys.O_TRUNC) != 0) {
 		fi, err := h.root.Stat(name)
 		switch {
@@ -137,7 +143,35 @@ func (h *hostFS) Rename(from, to string) sys.Errno {
 	if h.readOnly {
 		return sys.EROFS
 	}
-	return errnoOf(h.root.Rename(hostName(from), hostName(to)))
+	fd, fbase, errno := h.parent(from)
+	if errno != 0 {
+		return errno
+	}
+	defer fd.Close()
+	td, tbase, errno := h.parent(to)
+	if errno != 0 {
+		return errno
+	}
+	defer td.Close()
+	// renameat on the parents, not os.Root.Rename: like os.Rename that
+	// refuses (EEXIST) to replace a directory, which rename(2) allows.
+	return renameAt(fd, fbase, td, tbase)
+}
+
+// parent opens the parent directory of p through the root and returns it
+// with the last component, which the caller then handles with an *at system
+// call: one name, never followed, so nothing leaves the root.
+func (h *hostFS) parent(p string) (*os.File, string, sys.Errno) {
+	name := strings.TrimRight(hostName(p), "/")
+	dir, base := path.Split(name)
+	if base == "." || base == ".." || name == "." {
+		return nil, "", sys.EINVAL
+	}
+	d, err := h.root.OpenFile(hostName(dir), os.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err != nil {
+		return nil, "", errnoOf(err)
+	}
+	return d, base, 0
 }
 
 // Rmdir implements sys.FS.
@@ -161,14 +195,9 @@ func (h *hostFS) Unlink(p string) sys.Errno {
 // ENOTEMPTY) reaches the guest unchanged and the last component is never
 // followed.
 func (h *hostFS) unlinkat(p string, dir bool) sys.Errno {
-	name := strings.TrimRight(hostName(p), "/")
-	parent, base := path.Split(name)
-	if base == "." || base == ".." || name == "." {
-		return sys.EINVAL
-	}
-	d, err := h.root.OpenFile(hostName(parent), os.O_RDONLY|syscall.O_DIRECTORY, 0)
-	if err != nil {
-		return errnoOf(err)
+	d, base, errno := h.parent(p)
+	if errno != 0 {
+		return errno
 	}
 	defer d.Close()
 	return unlinkAt(d, base, dir)

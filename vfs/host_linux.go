@@ -48,3 +48,7 @@ func setAppend(fd int, enable bool) sys.Errno {
 	_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl)
 	return errnoOf(err)
 }
+
+func renameAt(from *os.File, fbase string, to *os.File, tbase string) sys.Errno {
+	return errnoOf(unix.Renameat(int(from.Fd()), fbase, int(to.Fd()), tbase))
+}

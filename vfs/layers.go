@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"sort"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/wazero/experimental/sys"
 	wsys "github.com/tetratelabs/wazero/sys"
@@ -122,22 +124,64 @@ func (b *frozen) put(p string, n *node) error {
 	return nil
 }
 
+// MapFile is one entry of a map layer, like testing/fstest's MapFile: a
+// regular file holding Data, a directory (Mode has fs.ModeDir) or a
+// symbolic link whose target is Data (Mode has fs.ModeSymlink). A zero
+// permission means 0o444 for files, 0o555 for directories.
+type MapFile struct {
+	Data    []byte
+	Mode    fs.FileMode
+	ModTime time.Time
+}
+
 // NewMapLayer returns a read-only layer holding files, keyed by slash
-// separated relative paths; directories are implied. The byte slices are
-// shared by every instance, never copied: do not modify them afterwards.
-// A path that is absolute or climbs out with ".." is refused with
-// ErrUnsafeEntry.
-func NewMapLayer(files map[string][]byte) (sys.FS, error) {
+// separated relative paths; missing parent directories are implied. The
+// byte slices are shared by every instance, never copied: do not modify
+// them afterwards. A path that is absolute or climbs out with "..", or a
+// link that leads outside, is refused with ErrUnsafeEntry.
+func NewMapLayer(files map[string]MapFile) (sys.FS, error) {
 	b := newFrozen(0)
-	for name, data := range files {
+	names := make([]string, 0, len(files))
+	for name := range files {
+		names = append(names, name)
+	}
+	sort.Strings(names) // parents before children, so explicit directories keep their mode
+	for _, name := range names {
+		f := files[name]
 		p, err := cleanEntry(name)
 		if err != nil {
 			return nil, fmt.Errorf("map layer: %w", err)
 		}
-		if p == "" {
-			return nil, fmt.Errorf("map layer: %q names the root, not a file", name)
+		var mt int64
+		if !f.ModTime.IsZero() {
+			mt = f.ModTime.UnixNano()
 		}
-		n := &node{mode: 0o444, nlink: 1, src: bytesSource(data), size: int64(len(data))}
+		n := &node{mode: f.Mode, nlink: 1, atim: mt, mtim: mt, ctim: mt}
+		switch {
+		case f.Mode.IsDir():
+			if f.Mode.Perm() == 0 {
+				n.mode |= 0o555
+			}
+		case f.Mode&fs.ModeSymlink != 0:
+			n.mode, n.target = fs.ModeSymlink|0o777, string(f.Data)
+			if err := checkTarget(p, n.target); err != nil {
+				return nil, fmt.Errorf("map layer: %w", err)
+			}
+		case f.Mode.Type() != 0:
+			return nil, fmt.Errorf("map layer: %q: %v is not a regular file, directory or symbolic link", name, f.Mode.Type())
+		default:
+			if f.Mode.Perm() == 0 {
+				n.mode |= 0o444
+			}
+			n.src, n.size = bytesSource(f.Data), int64(len(f.Data))
+		}
+		if p == "" {
+			if !n.isDir() {
+				return nil, fmt.Errorf("map layer: %q names the root, not a file", name)
+			}
+			b.t.root.mode, b.t.root.mtim = n.mode, mt
+			continue
+		}
 		if err := b.put(p, n); err != nil {
 			return nil, fmt.Errorf("map layer: %w", err)
 		}

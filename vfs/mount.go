@@ -114,7 +114,7 @@ type mountPoint struct {
 // mountFS routes paths to mounts; see NewMountFS.
 type mountFS struct {
 	sys.UnimplementedFS
-	mounts []mountPoint         // longest prefix first
+	mounts []mountPoint               // longest prefix first
 	dirs   map[string]map[string]bool // synthesized directory → names of mount points or their ancestors
 }
 

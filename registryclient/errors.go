@@ -29,3 +29,7 @@ var (
 	// ErrUnreachable: the registry could not be reached.
 	ErrUnreachable = errors.New("registry unreachable")
 )
+
+// ErrExists: the version is already published with different content;
+// versions are immutable, publish a new one.
+var ErrExists = errors.New("version already published")

@@ -1,0 +1,283 @@
+package registryclient
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/Masterminds/semver/v3"
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+
+	"github.com/wrun-dev/wrun/internal/home"
+)
+
+// Options configure a Client. The zero value is the default: state under
+// home.Locate(), config.toml from there, the registry from config.toml or
+// WRUN_REGISTRY, online, no progress output.
+type Options struct {
+	// Home locates the store, config, keys and cache. Zero: home.Locate().
+	Home home.Dirs
+	// ConfigPath is config.toml (--config). Zero: Home.Config().
+	ConfigPath string
+	// Registry overrides the registry of every package for this client
+	// (--registry): a name from config.toml, a host[:port], "local" (the
+	// embedded store) or a path to an OCI layout. Zero: $WRUN_REGISTRY,
+	// then config.toml.
+	Registry string
+	// Offline refuses every network request; only cached packages resolve.
+	Offline bool
+	// Refresh ignores wrun.lock and cached resolutions and re-resolves.
+	Refresh bool
+	// Progress receives progress bars for transfers that take more than
+	// about a second, when it is a terminal. Nil: no output.
+	Progress io.Writer
+	// HTTPClient is the base client for remote registries. Zero: a client
+	// over http.DefaultTransport.
+	HTTPClient *http.Client
+	// SignKey signs releases on Publish. Nil: unsigned.
+	SignKey ed25519.PrivateKey
+}
+
+// Client publishes, pulls and lists packages and manages the cache. It is
+// safe for concurrent use, and several processes may share one cache.
+type Client struct {
+	opts   Options
+	dirs   home.Dirs
+	config *Config
+	cache  *cache
+	http   *http.Client
+	creds  credentials.Store
+
+	cleanupOnce sync.Once
+	mu          sync.Mutex
+	stores      map[string]Store
+	tags        map[string][]string // per target key + repo, for one client
+}
+
+// New returns a Client. It reads config.toml and fails on a malformed one;
+// it touches no network.
+func New(opts Options) (*Client, error) {
+	dirs := opts.Home
+	if dirs.Data == "" || dirs.Cache == "" {
+		d, err := home.Locate()
+		if err != nil {
+			return nil, err
+		}
+		dirs = d
+	}
+	cfgPath := opts.ConfigPath
+	if cfgPath == "" {
+		cfgPath = dirs.Config()
+	}
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Registry == "" {
+		opts.Registry = os.Getenv("WRUN_REGISTRY")
+	}
+	base := opts.HTTPClient
+	if base == nil {
+		base = &http.Client{}
+	}
+	rt := base.Transport
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	hc := *base
+	hc.Transport = &transport{base: rt, offline: opts.Offline}
+	c := &Client{
+		opts:   opts,
+		dirs:   dirs,
+		config: cfg,
+		cache:  newCache(dirs.Blobs(), filepath.Join(dirs.Cache, "refs")),
+		http:   &hc,
+		stores: map[string]Store{},
+		tags:   map[string][]string{},
+	}
+	if !opts.Offline {
+		c.creds = dockerCredentials()
+	}
+	return c, nil
+}
+
+// Config returns the parsed config.toml.
+func (c *Client) Config() *Config { return c.config }
+
+// packagesDir holds extracted packages, one directory per manifest digest.
+func (c *Client) packagesDir() string { return filepath.Join(c.dirs.Cache, "packages") }
+
+// targetKey names a target in the cache's ref index.
+func targetKey(t Target) string {
+	if t.Host != "" {
+		return strings.ReplaceAll(t.Host, ":", "_")
+	}
+	sum := sha256.Sum256([]byte(t.Layout))
+	return "layout-" + hex.EncodeToString(sum[:8])
+}
+
+func (c *Client) store(t Target, repo string) (Store, error) {
+	key := targetKey(t) + "/" + repo
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.stores[key]; ok {
+		return s, nil
+	}
+	s, err := openStore(t, repo, c.http, c.creds)
+	if err != nil {
+		return nil, err
+	}
+	c.stores[key] = s
+	return s, nil
+}
+
+func (c *Client) target(n Name) (Target, error) {
+	return c.config.Resolve(n, c.opts.Registry, c.dirs.Store())
+}
+
+// where names a target for messages.
+func where(t Target) string {
+	if t.Host != "" {
+		return t.Host
+	}
+	return "local store " + t.Layout
+}
+
+// versions lists the semver tags of a package, newest last. Offline, it
+// lists the versions in the cache.
+func (c *Client) versions(ctx context.Context, n Name) ([]*semver.Version, error) {
+	t, err := c.target(n)
+	if err != nil {
+		return nil, err
+	}
+	repo := t.Repository(n)
+	key := targetKey(t) + "/" + repo
+	c.mu.Lock()
+	tags, ok := c.tags[key]
+	c.mu.Unlock()
+	if !ok {
+		if c.opts.Offline && t.Host != "" {
+			tags = c.cache.cachedTags(targetKey(t), repo)
+		} else {
+			s, err := c.store(t, repo)
+			if err != nil {
+				return nil, err
+			}
+			err = s.Tags(ctx, "", func(ts []string) error { tags = append(tags, ts...); return nil })
+			if isNotFound(err) {
+				err = nil // no such repository: no versions
+			}
+			if err != nil {
+				return nil, fmt.Errorf("listing versions of %s at %s: %w", n, where(t), err)
+			}
+		}
+		c.mu.Lock()
+		c.tags[key] = tags
+		c.mu.Unlock()
+	}
+	var vs []*semver.Version
+	for _, tag := range tags {
+		if v, err := semver.StrictNewVersion(tag); err == nil {
+			vs = append(vs, v)
+		}
+	}
+	sort.Sort(semver.Collection(vs))
+	return vs, nil
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, errdef.ErrNotFound) || errors.Is(err, ErrNotFound) || strings.Contains(fmt.Sprint(err), "NAME_UNKNOWN")
+}
+
+// notFound is the error for a missing package version, listing what exists.
+func notFound(n Name, spec string, t Target, vs []*semver.Version) error {
+	if len(vs) == 0 {
+		return fmt.Errorf("%w: package %s has no versions at %s (publish it, or check the name and registry)", ErrNotFound, n, where(t))
+	}
+	list := make([]string, len(vs))
+	for i, v := range vs {
+		list[i] = v.Original()
+	}
+	if spec == "" {
+		spec = "any release"
+	}
+	return fmt.Errorf("%w: package %s has no version matching %s at %s; versions: %s", ErrNotFound, n, spec, where(t), strings.Join(list, ", "))
+}
+
+// resolveVersion picks the newest version satisfying spec. An exact version
+// is taken as is, without listing (the pull then finds out if it exists).
+func (c *Client) resolveVersion(ctx context.Context, n Name, spec VersionSpec) (*semver.Version, error) {
+	if v, ok := spec.Exact(); ok {
+		return v, nil
+	}
+	vs, err := c.versions(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	for i := len(vs) - 1; i >= 0; i-- {
+		if spec.Check(vs[i]) {
+			return vs[i], nil
+		}
+	}
+	t, _ := c.target(n)
+	return nil, notFound(n, spec.String(), t, vs)
+}
+
+// resolveTag finds the manifest descriptor of repo:tag: from the cache's
+// ref index when known (no network), else from the store, remembered.
+func (c *Client) resolveTag(ctx context.Context, t Target, repo, tag string) (ocispec.Descriptor, error) {
+	key := targetKey(t)
+	if !c.opts.Refresh {
+		if d, ok := c.cache.lookupRef(key, repo, tag); ok {
+			if ok, _ := c.cache.Exists(ctx, d); ok {
+				return d, nil
+			}
+		}
+	}
+	if strings.HasPrefix(tag, "sha256:") {
+		if d, ok := c.cachedManifest(tag); ok {
+			return d, nil
+		}
+	}
+	s, err := c.store(t, repo)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	d, err := s.Resolve(ctx, tag)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	if !strings.HasPrefix(tag, "sha256:") {
+		if err := c.cache.storeRef(key, repo, tag, d); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	return d, nil
+}
+
+// cachedManifest returns the descriptor of a cached manifest by digest.
+func (c *Client) cachedManifest(dgst string) (ocispec.Descriptor, bool) {
+	d := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.Digest(dgst)}
+	if err := d.Digest.Validate(); err != nil {
+		return d, false
+	}
+	fi, err := os.Stat(c.cache.path(d.Digest))
+	if err != nil {
+		return d, false
+	}
+	d.Size = fi.Size()
+	return d, true
+}

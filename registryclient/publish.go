@@ -1,0 +1,94 @@
+package registryclient
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"oras.land/oras-go/v2/registry"
+)
+
+// Publish pushes a package to the registry its name maps to (config.toml,
+// Options.Registry) as NAMESPACE/NAME:VERSION, signed when Options.SignKey
+// is set, and returns the manifest descriptor. A package that is only a
+// wasm becomes a CNCF Wasm OCI artifact, any other a wrun package artifact
+// (ARTIFACT.md). Blobs the registry already has are not sent again.
+// Publishing the same content twice is a no-op; a version that exists with
+// other content is ErrExists.
+func (c *Client) Publish(ctx context.Context, p *Package) (ocispec.Descriptor, error) {
+	n, err := ParseName(p.Name())
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", p.Dir, err)
+	}
+	if _, err := packageVersion(p.Manifest); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", p.Dir, err)
+	}
+	t, err := c.target(n)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	repo := t.Repository(n)
+	ref := t.Reference(n, p.Version())
+	s, err := c.store(t, repo)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	var sig *releaseSig
+	if c.opts.SignKey != nil {
+		if sig, err = signRelease(p, c.opts.SignKey); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
+	tmp := filepath.Join(c.dirs.Cache, "tmp")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	a, err := buildArtifact(p, tmp, sig)
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", p.Dir, err)
+	}
+	defer a.cleanup()
+	if old, err := s.Resolve(ctx, p.Version()); err == nil {
+		if old.Digest == a.manifest.desc.Digest {
+			return old, nil
+		}
+		return ocispec.Descriptor{}, fmt.Errorf("%w: %s is already published with manifest %s (this package makes %s); bump [package] version", ErrExists, ref, old.Digest, a.manifest.desc.Digest)
+	} else if !isNotFound(err) {
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, err)
+	}
+	prog := c.newProgress("publishing "+ref, nil)
+	defer prog.done()
+	for _, b := range append([]blob{a.config}, a.layers...) {
+		ok, err := s.Exists(ctx, b.desc)
+		if err != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, err)
+		}
+		if ok {
+			continue
+		}
+		rc, err := b.reader()
+		if err != nil {
+			return ocispec.Descriptor{}, err
+		}
+		err = s.Push(ctx, b.desc, &countingReader{r: rc, count: prog.add})
+		rc.Close()
+		if err != nil && !isAlreadyExists(err) {
+			return ocispec.Descriptor{}, fmt.Errorf("publishing %s: blob %s (%s): %w", ref, b.desc.Digest, b.desc.MediaType, err)
+		}
+	}
+	rc, _ := a.manifest.reader()
+	defer rc.Close()
+	if rp, ok := s.(registry.ReferencePusher); ok {
+		err = rp.PushReference(ctx, a.manifest.desc, rc, p.Version())
+	} else {
+		if err = s.Push(ctx, a.manifest.desc, rc); err == nil || isAlreadyExists(err) {
+			err = s.Tag(ctx, a.manifest.desc, p.Version())
+		}
+	}
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, err)
+	}
+	return a.manifest.desc, nil
+}

@@ -1,0 +1,238 @@
+package registryclient
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+	"oras.land/oras-go/v2"
+	"oras.land/oras-go/v2/content"
+	"oras.land/oras-go/v2/content/oci"
+	"oras.land/oras-go/v2/errdef"
+	"oras.land/oras-go/v2/registry"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+)
+
+// Store is one repository of a registry, in oras-go's shapes: fetch, push,
+// exists, resolve, tag and list tags. The remote implementation is oras-go's
+// *remote.Repository; the local one is a repository inside an OCI image
+// layout (content/oci). Copy joins any two.
+type Store interface {
+	oras.Target // content.Fetcher, content.Pusher, Exists, Resolve, Tag
+	registry.TagLister
+}
+
+var (
+	_ Store = (*remote.Repository)(nil)
+	_ Store = (*layoutRepo)(nil)
+)
+
+// openStore opens the repository of target. client is the HTTP client for
+// remote registries (it refuses requests when offline).
+func openStore(t Target, repo string, client *http.Client, creds credentials.Store) (Store, error) {
+	if t.Layout != "" {
+		return openLayout(t.Layout, repo)
+	}
+	r, err := remote.NewRepository(t.Host + "/" + repo)
+	if err != nil {
+		return nil, fmt.Errorf("%w: repository %s/%s: %v", ErrInvalidRef, t.Host, repo, err)
+	}
+	r.PlainHTTP = t.PlainHTTP
+	ac := &auth.Client{Client: client, Cache: auth.NewCache(), Header: http.Header{"User-Agent": {"wrun"}}}
+	switch {
+	case t.Credential != nil:
+		ac.Credential = auth.StaticCredential(t.Host, *t.Credential)
+	case creds != nil:
+		ac.Credential = credentials.Credential(creds)
+	}
+	r.Client = ac
+	return r, nil
+}
+
+// dockerCredentials is the user's docker config with its credential helpers,
+// or nil when there is none to read.
+func dockerCredentials() credentials.Store {
+	s, err := credentials.NewStoreFromDocker(credentials.StoreOptions{})
+	if err != nil {
+		return nil
+	}
+	return s
+}
+
+// layoutRepo is one repository inside an OCI image layout. Tags are stored
+// as "REPOSITORY:TAG" in index.json (org.opencontainers.image.ref.name), so
+// one layout holds every package and shares blobs between them. index.json
+// is read and written under a file lock, since oras-go rewrites it in place
+// and several wrun processes may publish at once.
+type layoutRepo struct {
+	root string
+	repo string
+	cas  *oci.Storage
+}
+
+func openLayout(root, repo string) (*layoutRepo, error) {
+	cas, err := oci.NewStorage(root)
+	if err != nil {
+		return nil, fmt.Errorf("opening local store %s: %w", root, err)
+	}
+	return &layoutRepo{root: root, repo: repo, cas: cas}, nil
+}
+
+// withIndex runs fn on a fresh view of the layout, holding the lock.
+func (l *layoutRepo) withIndex(ctx context.Context, exclusive bool, fn func(*oci.Store) error) error {
+	if err := os.MkdirAll(l.root, 0o755); err != nil {
+		return fmt.Errorf("creating local store: %w", err)
+	}
+	unlock, err := lockFile(filepath.Join(l.root, ".wrun-lock"), exclusive)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	s, err := oci.NewWithContext(ctx, l.root)
+	if err != nil {
+		return fmt.Errorf("opening local store %s: %w", l.root, err)
+	}
+	return fn(s)
+}
+
+func (l *layoutRepo) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
+	rc, err := l.cas.Fetch(ctx, d)
+	if errors.Is(err, errdef.ErrNotFound) {
+		return nil, fmt.Errorf("%w: blob %s (%s) in local store %s", ErrNotFound, d.Digest, d.MediaType, l.root)
+	}
+	return rc, err
+}
+
+func (l *layoutRepo) Exists(ctx context.Context, d ocispec.Descriptor) (bool, error) {
+	return l.cas.Exists(ctx, d)
+}
+
+func (l *layoutRepo) Push(ctx context.Context, d ocispec.Descriptor, r io.Reader) error {
+	if !isManifest(d.MediaType) {
+		return l.cas.Push(ctx, d, r)
+	}
+	return l.withIndex(ctx, true, func(s *oci.Store) error { return s.Push(ctx, d, r) })
+}
+
+func (l *layoutRepo) ref(reference string) string {
+	if strings.HasPrefix(reference, "sha256:") {
+		return reference
+	}
+	return l.repo + ":" + reference
+}
+
+func (l *layoutRepo) Resolve(ctx context.Context, reference string) (d ocispec.Descriptor, err error) {
+	err = l.withIndex(ctx, false, func(s *oci.Store) error {
+		d, err = s.Resolve(ctx, l.ref(reference))
+		return err
+	})
+	if errors.Is(err, errdef.ErrNotFound) {
+		err = fmt.Errorf("%w: %s:%s in local store %s", ErrNotFound, l.repo, reference, l.root)
+	}
+	return d, err
+}
+
+func (l *layoutRepo) Tag(ctx context.Context, d ocispec.Descriptor, reference string) error {
+	return l.withIndex(ctx, true, func(s *oci.Store) error { return s.Tag(ctx, d, l.ref(reference)) })
+}
+
+// Tags lists the repository's tags, sorted, after last.
+func (l *layoutRepo) Tags(ctx context.Context, last string, fn func([]string) error) error {
+	if _, err := os.Stat(filepath.Join(l.root, "index.json")); errors.Is(err, os.ErrNotExist) {
+		return fn(nil)
+	}
+	var tags []string
+	err := l.withIndex(ctx, false, func(s *oci.Store) error {
+		return s.Tags(ctx, "", func(all []string) error {
+			for _, t := range all {
+				repo, tag, ok := strings.Cut(t, ":")
+				if ok && (l.repo == "" || repo == l.repo) && (last == "" || tag > last) {
+					if l.repo == "" {
+						tag = t
+					}
+					tags = append(tags, tag)
+				}
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
+	}
+	sort.Strings(tags)
+	return fn(tags)
+}
+
+func isManifest(mt string) bool {
+	return mt == ocispec.MediaTypeImageManifest || mt == ocispec.MediaTypeImageIndex ||
+		mt == "application/vnd.docker.distribution.manifest.v2+json"
+}
+
+// lockFile takes an advisory lock on path, creating it.
+func lockFile(path string, exclusive bool) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	how := unix.LOCK_SH
+	if exclusive {
+		how = unix.LOCK_EX
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), how)
+		if !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", path, err)
+	}
+	return func() { f.Close() }, nil
+}
+
+// tryLockFile takes an exclusive lock on an existing file without waiting;
+// ok is false when another process holds it.
+func tryLockFile(path string) (unlock func(), ok bool) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return nil, false
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil, false
+	}
+	return func() { f.Close() }, true
+}
+
+// transport refuses every request when offline and marks network failures
+// with ErrUnreachable, naming the host.
+type transport struct {
+	base    http.RoundTripper
+	offline bool
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if t.offline {
+		return nil, fmt.Errorf("%w: refusing %s %s (--offline); run once online or drop --offline", ErrOffline, req.Method, req.URL.Host)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil && req.Context().Err() == nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, req.URL.Host, err)
+	}
+	return resp, err
+}
+
+var _ content.Storage = (*oci.Storage)(nil)
+
+func isAlreadyExists(err error) bool { return errors.Is(err, errdef.ErrAlreadyExists) }

@@ -62,7 +62,7 @@ func TestParseManifest(t *testing.T) {
 func TestParseManifestErrors(t *testing.T) {
 	cases := []struct {
 		name, src, want string
-		line           int
+		line            int
 	}{
 		{"syntax", "[package]\nname = \"example:x\n", "wrun.toml:2", 2},
 		{"unknown key", "[package]\nkind = \"assets\"\nnmae = \"x\"\n", `package.nmae: unknown key "nmae" (did you mean "name"?); [package] allows: name, version`, 3},

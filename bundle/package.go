@@ -1,0 +1,406 @@
+package bundle
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultMaxSize is the default limit on the total size of a bundle's
+// files (Options.MaxSize).
+const DefaultMaxSize int64 = 8 << 30
+
+// Options tune loading. The zero value is the default.
+type Options struct {
+	// MaxSize bounds the total bytes of a bundle's files; 0 means
+	// DefaultMaxSize.
+	MaxSize int64
+}
+
+func (o Options) maxSize() int64 {
+	if o.MaxSize <= 0 {
+		return DefaultMaxSize
+	}
+	return o.MaxSize
+}
+
+// Package is a loaded package: its manifest, its files and their content
+// digest, and its release signature if it has one. Every file was hashed
+// when the package was loaded; reading a file again verifies it again.
+// A Package is safe for concurrent use. Close releases the bundle file.
+type Package struct {
+	// Manifest is wrun.toml, with [package] fields the file leaves out
+	// filled from the wasm's metadata custom sections (see FillFromWasm).
+	Manifest *Manifest
+	// Signature is the release manifest and signature, or nil.
+	Signature *Signature
+
+	files  []file // sorted by path
+	index  map[string]int
+	digest Digest
+	dir    string      // directory package: its root on the host
+	ra     io.ReaderAt // bundle: the archive
+	closer io.Closer
+	name   string // for errors: the directory or bundle path
+}
+
+type file struct {
+	Entry
+	off int64 // offset of the content in the archive
+}
+
+// Digest is the package's content digest.
+func (p *Package) Digest() Digest { return p.digest }
+
+// Files returns the package's files sorted by path, with sizes and sums.
+func (p *Package) Files() []Entry {
+	out := make([]Entry, len(p.files))
+	for i := range p.files {
+		out[i] = p.files[i].Entry
+	}
+	return out
+}
+
+// Close releases the bundle file, if any.
+func (p *Package) Close() error {
+	if p.closer != nil {
+		return p.closer.Close()
+	}
+	return nil
+}
+
+func (p *Package) lookup(name string) (*file, error) {
+	i, ok := p.index[name]
+	if !ok {
+		return nil, fmt.Errorf("%s: %q: %w", p.name, name, ErrNotExist)
+	}
+	return &p.files[i], nil
+}
+
+// Open opens a file of the package by its package path. Reading it to the
+// end verifies its content against the sum recorded at load; a mismatch is
+// an error wrapping ErrDigestMismatch.
+func (p *Package) Open(name string) (io.ReadCloser, error) {
+	f, err := p.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	r, c, err := p.raw(f)
+	if err != nil {
+		return nil, err
+	}
+	return &verifyReader{r: r, c: c, h: sha256.New(), want: f.Sum, size: f.Size, name: p.name + ": " + name}, nil
+}
+
+// ReadFile reads and verifies a whole file of the package.
+func (p *Package) ReadFile(name string) ([]byte, error) {
+	f, err := p.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := p.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b := make([]byte, 0, f.Size)
+	buf := bytes.NewBuffer(b)
+	if _, err := io.Copy(buf, rc); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// raw returns a reader of a file's bytes, unverified, and what to close.
+func (p *Package) raw(f *file) (io.Reader, io.Closer, error) {
+	if p.ra != nil {
+		return io.NewSectionReader(p.ra, f.off, f.Size), nil, nil
+	}
+	h, err := os.Open(filepath.Join(p.dir, filepath.FromSlash(f.Path)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", p.name, err)
+	}
+	return io.LimitReader(h, f.Size+1), h, nil
+}
+
+// FileRange locates a file inside a bundle, so its bytes can be served
+// from the archive without extracting: the archive, the file's offset in
+// it and its size. ok is false for a directory package.
+func (p *Package) FileRange(name string) (ra io.ReaderAt, off, size int64, ok bool, err error) {
+	f, err := p.lookup(name)
+	if err != nil || p.ra == nil {
+		return nil, 0, 0, false, err
+	}
+	return p.ra, f.off, f.Size, true, nil
+}
+
+// verifyReader verifies size and SHA-256 at EOF (ggcr internal/verify).
+type verifyReader struct {
+	r    io.Reader
+	c    io.Closer
+	h    hash.Hash
+	n    int64
+	size int64
+	want Digest
+	name string
+	err  error
+}
+
+func (v *verifyReader) Read(b []byte) (int, error) {
+	if v.err != nil {
+		return 0, v.err
+	}
+	n, err := v.r.Read(b)
+	v.h.Write(b[:n])
+	v.n += int64(n)
+	if v.n > v.size {
+		v.err = fmt.Errorf("%s: %w: larger than the %d bytes recorded", v.name, ErrDigestMismatch, v.size)
+		return 0, v.err
+	}
+	if err == io.EOF {
+		var got Digest
+		v.h.Sum(got[:0])
+		switch {
+		case v.n != v.size:
+			v.err = fmt.Errorf("%s: %w: %d bytes, %d recorded", v.name, ErrDigestMismatch, v.n, v.size)
+		case got != v.want:
+			v.err = fmt.Errorf("%s: %w: content is %s, recorded %s", v.name, ErrDigestMismatch, got, v.want)
+		default:
+			v.err = io.EOF
+		}
+		return n, v.err
+	}
+	return n, err
+}
+
+func (v *verifyReader) Close() error {
+	if v.c != nil {
+		return v.c.Close()
+	}
+	return nil
+}
+
+// LoadDir loads a package directory: wrun.toml at its root and the files
+// it names (the [run] wasm and every regular file under each [[assets]]
+// from). Symlinks, special files and paths under .wrun/ are refused; an
+// asset directory must hold at least one file.
+func LoadDir(dir string) (*Package, error) {
+	mpath := filepath.Join(dir, ManifestName)
+	data, err := readBounded(mpath, MaxManifestSize)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseManifest(mpath, data)
+	if err != nil {
+		return nil, err
+	}
+	p := &Package{Manifest: m, dir: dir, name: dir}
+	seen := map[string]bool{}
+	add := func(rel string) error {
+		if seen[rel] {
+			return nil
+		}
+		if err := ValidatePath(rel); err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		if reserved(rel) {
+			return fmt.Errorf("%s: %w: %q is under the reserved directory %s/", dir, ErrInvalidPath, rel, ReservedDir)
+		}
+		seen[rel] = true
+		p.files = append(p.files, file{Entry: Entry{Path: rel}})
+		return nil
+	}
+	if err := add(ManifestName); err != nil {
+		return nil, err
+	}
+	if w := m.Run.Wasm; w != "" {
+		fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(w)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: run.wasm %q: %w: create it or fix run.wasm", mpath, w, ErrMissingFile)
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s: run.wasm %q is a %s, not a regular file", mpath, w, typeName(fi.Mode()))
+		}
+		if err := add(w); err != nil {
+			return nil, err
+		}
+	}
+	for i, a := range m.Assets {
+		root := filepath.Join(dir, filepath.FromSlash(a.From))
+		fi, err := os.Lstat(root)
+		if err != nil {
+			return nil, fmt.Errorf("%s: assets[%d].from %q: %w: create the directory or fix the path", mpath, i, a.From, ErrMissingFile)
+		}
+		if fi.Mode().IsRegular() {
+			if err := add(a.From); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("%s: assets[%d].from %q is a %s; give a directory or a regular file", mpath, i, a.From, typeName(fi.Mode()))
+		}
+		n := 0
+		err = filepath.WalkDir(root, func(hp string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			rel, _ := filepath.Rel(dir, hp)
+			rel = filepath.ToSlash(rel)
+			switch {
+			case d.IsDir():
+				return nil
+			case !d.Type().IsRegular():
+				return fmt.Errorf("%s: %q is a %s; a package holds only regular files", dir, rel, typeName(d.Type()))
+			}
+			n++
+			return add(rel)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("%s: assets[%d].from %q: %w: the directory is empty (a bundle holds files, not empty directories)", mpath, i, a.From, ErrMissingFile)
+		}
+	}
+	sortFiles(p.files)
+	for i := range p.files {
+		f := &p.files[i]
+		h, err := os.Open(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", dir, err)
+		}
+		f.Sum, f.Size, err = SumReader(h)
+		h.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading %q: %w", dir, f.Path, err)
+		}
+	}
+	if err := p.finish(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// finish indexes the files, computes the digest and fills the manifest.
+func (p *Package) finish() error {
+	p.index = make(map[string]int, len(p.files))
+	for i := range p.files {
+		p.index[p.files[i].Path] = i
+	}
+	d, err := ContentDigest(p.Files())
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
+	p.digest = d
+	if w := p.Manifest.Run.Wasm; w != "" {
+		f, err := p.lookup(w)
+		if err != nil {
+			return err
+		}
+		if f.Size <= maxWasmMetadataScan {
+			b, err := p.ReadFile(w)
+			if err != nil {
+				return err
+			}
+			if md, err := ReadMetadata(b); err == nil {
+				FillFromWasm(p.Manifest, md)
+			}
+		}
+	}
+	return nil
+}
+
+// maxWasmMetadataScan bounds the wasm read to fill [package] from its
+// metadata at load.
+const maxWasmMetadataScan = 1 << 30
+
+func readBounded(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w: a package directory needs %s at its root", name, ErrMissingFile, ManifestName)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s: %w: larger than %d bytes", name, ErrTooLarge, limit)
+	}
+	return b, nil
+}
+
+func typeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symlink"
+	case m.IsDir():
+		return "directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "named pipe"
+	case m&fs.ModeSocket != 0:
+		return "socket"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	}
+	return "special file"
+}
+
+// DigestDir is the content digest of every regular file under dir (an
+// exploded wasm, say), whatever its manifest. Symlinks and special files
+// are refused.
+func DigestDir(dir string) (Digest, error) {
+	var entries []Entry
+	err := filepath.WalkDir(dir, func(hp string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, hp)
+		rel = filepath.ToSlash(rel)
+		if !d.Type().IsRegular() {
+			return fmt.Errorf("%s: %q is a %s; only regular files can be digested", dir, rel, typeName(d.Type()))
+		}
+		h, err := os.Open(hp)
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		sum, n, err := SumReader(h)
+		if err != nil {
+			return err
+		}
+		entries = append(entries, Entry{Path: rel, Size: n, Sum: sum})
+		return nil
+	})
+	if err != nil {
+		return Digest{}, err
+	}
+	return ContentDigest(entries)
+}
+
+// named reports whether the manifest names the package path rel.
+func named(m *Manifest, rel string) bool {
+	if rel == ManifestName || rel == m.Run.Wasm {
+		return true
+	}
+	for _, a := range m.Assets {
+		if rel == a.From || strings.HasPrefix(rel, a.From+"/") {
+			return true
+		}
+	}
+	return false
+}

@@ -20,6 +20,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/errdef"
 	"oras.land/oras-go/v2/registry/remote/credentials"
+	"oras.land/oras-go/v2/registry/remote/errcode"
 
 	"github.com/wrun-dev/wrun/internal/home"
 )
@@ -199,7 +200,11 @@ func (c *Client) versions(ctx context.Context, n Name) ([]*semver.Version, error
 }
 
 func isNotFound(err error) bool {
-	return errors.Is(err, errdef.ErrNotFound) || errors.Is(err, ErrNotFound) || strings.Contains(fmt.Sprint(err), "NAME_UNKNOWN")
+	var resp *errcode.ErrorResponse
+	if errors.As(err, &resp) && resp.StatusCode == http.StatusNotFound {
+		return true
+	}
+	return errors.Is(err, errdef.ErrNotFound) || errors.Is(err, ErrNotFound)
 }
 
 // notFound is the error for a missing package version, listing what exists.
@@ -237,7 +242,7 @@ func (c *Client) resolveVersion(ctx context.Context, n Name, spec VersionSpec) (
 }
 
 // resolveTag finds the manifest descriptor of repo:tag: from the cache's
-// ref index when known (no network), else from the store, remembered.
+// ref index when known (no network), else from the store.
 func (c *Client) resolveTag(ctx context.Context, t Target, repo, tag string) (ocispec.Descriptor, error) {
 	key := targetKey(t)
 	if !c.opts.Refresh {
@@ -256,16 +261,19 @@ func (c *Client) resolveTag(ctx context.Context, t Target, repo, tag string) (oc
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	d, err := s.Resolve(ctx, tag)
-	if err != nil {
-		return ocispec.Descriptor{}, err
+	return s.Resolve(ctx, tag)
+}
+
+// rememberTag records repo:tag → manifest once the manifest and its blobs
+// are cached, so the next pull of an exact version needs no network.
+func (c *Client) rememberTag(t Target, repo, tag string, d ocispec.Descriptor) error {
+	if strings.HasPrefix(tag, "sha256:") {
+		return nil
 	}
-	if !strings.HasPrefix(tag, "sha256:") {
-		if err := c.cache.storeRef(key, repo, tag, d); err != nil {
-			return ocispec.Descriptor{}, err
-		}
+	if old, ok := c.cache.lookupRef(targetKey(t), repo, tag); ok && old.Digest == d.Digest {
+		return nil
 	}
-	return d, nil
+	return c.cache.storeRef(targetKey(t), repo, tag, d)
 }
 
 // cachedManifest returns the descriptor of a cached manifest by digest.

@@ -70,7 +70,7 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 	dir := filepath.Join(c.packagesDir(), desc.Digest.Encoded())
 	if m != nil {
 		if p, err := c.loadExtracted(dir, m); err == nil {
-			return p, nil
+			return p, c.rememberTag(t, repo, tag, desc)
 		}
 	}
 	if m == nil || !c.blobsCached(ctx, m) {
@@ -88,7 +88,14 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 	if err := c.extract(ctx, dir, ref, desc, m, n, version); err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", ref, err)
 	}
-	return c.loadExtracted(dir, m)
+	p, err := c.loadExtracted(dir, m)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.rememberTag(t, repo, tag, desc); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func (c *Client) blobsCached(ctx context.Context, m *ocispec.Manifest) bool {

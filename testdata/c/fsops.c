@@ -397,6 +397,55 @@ static void phase_rofs(void) {
 	cat("hello.txt");
 }
 
+// try opens p and reports whether it reached a host file outside the
+// mount: /etc/passwd starts with "root:".
+static void try(const char *what, const char *p) {
+	char buf[64];
+	int fd = open(p, O_RDONLY);
+	if (fd < 0) {
+		printf("%s: refused %s\n", what, ename(errno));
+		return;
+	}
+	long n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n < 0) {
+		printf("%s: refused on read %s\n", what, ename(errno));
+		return;
+	}
+	buf[n] = 0;
+	printf("%s: %s\n", what, strstr(buf, "root:") ? "LEAKED host file" : "opened a file inside the mount");
+}
+
+static void list_try(const char *what, const char *p) {
+	DIR *d = opendir(p);
+	if (!d) {
+		printf("%s: refused %s\n", what, ename(errno));
+		return;
+	}
+	int leaked = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, "passwd") == 0 || strcmp(e->d_name, "hostname") == 0) leaked = 1;
+	}
+	closedir(d);
+	printf("%s: %s\n", what, leaked ? "LEAKED host directory" : "listed a directory inside the mount");
+}
+
+// phase_escape tries to leave the mount.
+static void phase_escape(void) {
+	res("symlink rel escape", symlink("../../../../../../../../etc/passwd", "rel"));
+	try("open rel escape", "rel");
+	res("symlink to /etc", symlink("/etc", "etc"));
+	try("open etc/passwd", "etc/passwd");
+	res("symlink dir escape", symlink("../../../../../../../..", "up"));
+	try("open up/etc/passwd", "up/etc/passwd");
+	list_try("readdir up/etc", "up/etc");
+	try("open ../../etc/passwd", "../../../../etc/passwd");
+	try("open /m/../etc/passwd", "/m/../etc/passwd");
+	try("open host-made link", "hostlink");
+	try("open host-made dir link", "hostdir/passwd");
+}
+
 int main(int argc, char **argv) {
 	if (argc != 3) {
 		fprintf(stderr, "usage: fsops read|write|cow|rofs DIR\n");
@@ -410,6 +459,7 @@ int main(int argc, char **argv) {
 	else if (strcmp(argv[1], "write") == 0) phase_write();
 	else if (strcmp(argv[1], "cow") == 0) phase_cow();
 	else if (strcmp(argv[1], "rofs") == 0) phase_rofs();
+	else if (strcmp(argv[1], "escape") == 0) phase_escape();
 	else {
 		fprintf(stderr, "fsops: unknown phase %s\n", argv[1]);
 		return 2;

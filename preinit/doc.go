@@ -1,4 +1,37 @@
 // Package preinit pre-initializes a Wasm module: it runs the module's init
 // export under wazero, snapshots memory and globals, and rewrites the module
 // so the snapshot ships as data segments (what wizer does).
+//
+// Preinit follows wizer's semantics. It instruments a copy of the module to
+// export every defined global and memory, instantiates it (running the start
+// section, never _start), calls `_initialize` when exported and then the init
+// export (default "wizer.initialize"), and snapshots the state. The output is
+// the original module with:
+//
+//   - each mutable global's initializer replaced by its snapshotted constant;
+//   - the memory minimum raised to the snapshot size;
+//   - the data section replaced by active segments holding the non-zero
+//     bytes of memory, runs separated by zero gaps up to Options.MaxGap bytes
+//     (default 32) merged, and the closest runs merged further until there are
+//     at most Options.MaxSegments segments (default 2048);
+//   - the data count section, when present, set to the new segment count;
+//   - the start section removed (it has run), and the init export and
+//     `_initialize` removed unless Options.KeepInitFunc is set.
+//
+// Every other section is copied byte for byte.
+//
+// What cannot be snapshotted is refused with an error wrapping one of the
+// sentinel errors: imported memories, globals or tables (ErrImportedState),
+// reference-typed or v128 mutable globals, tables whose contents the init
+// changed, passive data segments (ErrUnsupported), an init that traps or exits
+// (ErrInitFailed), that calls an import other than WASI preview 1
+// (ErrNonWASIImport) or that leaves files open (ErrOpenFiles).
+//
+// The init runs with WASI preview 1: the mounts, environment and arguments of
+// Options, stdout and stderr discarded unless given, and wazero's
+// deterministic random source and fake clocks, so the same input gives the
+// same output. Calls to random_get or to a clock are reported
+// (Report.RandomCalls, Report.ClockCalls) and produce a warning unless
+// Options.AllowRandom is set: whatever the init derived from them (a hash
+// seed) is now baked into every instance.
 package preinit

@@ -102,3 +102,5 @@ func mustPull(t testing.TB, c *Client, ref string) *Resolved {
 	}
 	return r
 }
+
+func testHomeAt(d string) home.Dirs { return home.Dirs{Data: d, Cache: filepath.Join(d, "cache")} }

@@ -12,7 +12,7 @@ var (
 	ErrUnsupported = errors.New("not supported by pre-initialization")
 	// ErrNoInitFunc means the init export is missing or is not a function of
 	// type [] -> [].
-	ErrNoInitFunc = errors.New("init function not found")
+	ErrNoInitFunc = errors.New("no usable init function")
 	// ErrInitFailed means instantiating the module or calling its init
 	// function trapped or exited.
 	ErrInitFailed = errors.New("init failed")

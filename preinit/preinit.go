@@ -82,7 +82,8 @@ func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Option
 	if _, err := wasi_snapshot_preview1.NewBuilder(r).Instantiate(experimental.WithFunctionListenerFactory(ctx, w)); err != nil {
 		return nil, err
 	}
-	if err := instantiateStubs(ctx, r, info.funcImports); err != nil {
+	var called error // the non-WASI import the init called, if any
+	if err := instantiateStubs(ctx, r, info.funcImports, &called); err != nil {
 		return nil, err
 	}
 	compiled, err := r.CompileModule(ctx, instrumented)
@@ -119,7 +120,7 @@ func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Option
 	}
 	mod, err := r.InstantiateModule(ctx, compiled, cfg)
 	if err != nil {
-		return nil, initError("instantiating the module (its start function)", err)
+		return nil, initError("instantiating the module (its start function)", err, called)
 	}
 	tables, err := readTables(ctx, mod, len(info.tables))
 	if err != nil {
@@ -127,12 +128,12 @@ func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Option
 	}
 	if f := mod.ExportedFunction("_initialize"); f != nil && opts.InitFunc != "_initialize" {
 		if _, err := f.Call(ctx); err != nil {
-			return nil, initError("calling _initialize", err)
+			return nil, initError("calling _initialize", err, called)
 		}
 		rep.CalledInitialize = true
 	}
 	if _, err := mod.ExportedFunction(opts.InitFunc).Call(ctx); err != nil {
-		return nil, initError(fmt.Sprintf("calling %q", opts.InitFunc), err)
+		return nil, initError(fmt.Sprintf("calling %q", opts.InitFunc), err, called)
 	}
 	rep.RandomCalls, rep.ClockCalls = w.randomCalls, w.clockCalls
 	if open := w.openFiles(); len(open) > 0 {
@@ -178,7 +179,7 @@ func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Option
 // instantiateStubs provides every imported function that is not WASI as a
 // host function failing with ErrNonWASIImport, so the module instantiates and
 // only a call fails.
-func instantiateStubs(ctx context.Context, r wazero.Runtime, imports []funcImport) error {
+func instantiateStubs(ctx context.Context, r wazero.Runtime, imports []funcImport, called *error) error {
 	byModule := map[string][]funcImport{}
 	for _, fi := range imports {
 		if fi.module != wasiModule {
@@ -195,6 +196,7 @@ func instantiateStubs(ctx context.Context, r wazero.Runtime, imports []funcImpor
 		for _, fi := range byModule[name] {
 			err := fmt.Errorf("%w: %q.%q; the init may only call WASI preview 1 (wasi_snapshot_preview1) functions", ErrNonWASIImport, fi.module, fi.name)
 			b.NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(func(context.Context, api.Module, []uint64) {
+				*called = err
 				panic(err)
 			}), fi.params, fi.results).Export(fi.name)
 		}
@@ -205,11 +207,11 @@ func instantiateStubs(ctx context.Context, r wazero.Runtime, imports []funcImpor
 	return nil
 }
 
-// initError wraps an error of the init in ErrInitFailed, keeping
-// ErrNonWASIImport visible to errors.Is.
-func initError(what string, err error) error {
-	if errors.Is(err, ErrNonWASIImport) {
-		return fmt.Errorf("%s: %w", what, err)
+// initError wraps an error of the init in ErrInitFailed, or returns the
+// ErrNonWASIImport error of the import it called.
+func initError(what string, err, called error) error {
+	if called != nil {
+		return fmt.Errorf("%s: %w", what, called)
 	}
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {

@@ -1,0 +1,4 @@
+;; prerefglobal: a mutable reference-typed global (refused).
+(module
+  (global $r (mut externref) (ref.null extern))
+  (func (export "wizer.initialize")))

@@ -1,0 +1,4 @@
+;; pretrap: the init traps (refused).
+(module
+  (memory 1)
+  (func (export "wizer.initialize") unreachable))

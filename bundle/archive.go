@@ -170,6 +170,9 @@ func OpenArchive(ra io.ReaderAt, size int64, name string, opts Options) (*Packag
 			return nil, bad("reading %q: %v", path, err)
 		}
 		h.Sum(f.Sum[:0])
+		if err := checkPadding(ra, f.off+hdr.Size); err != nil {
+			return nil, bad("entry %q: %v after its %d declared bytes (a file larger than its header says)", path, err, hdr.Size)
+		}
 		if path == ManifestName {
 			manifest = mbuf.Bytes()
 		}
@@ -308,6 +311,25 @@ func WriteFileAtomic(name string, perm os.FileMode, write func(io.Writer) error)
 		return err
 	}
 	return os.Rename(tmp.Name(), name)
+}
+
+// checkPadding checks that the bytes from end to the next 512-byte block
+// boundary are zero, as tar pads them.
+func checkPadding(ra io.ReaderAt, end int64) error {
+	n := (512 - end%512) % 512
+	if n == 0 {
+		return nil
+	}
+	pad := make([]byte, n)
+	if _, err := ra.ReadAt(pad, end); err != nil {
+		return fmt.Errorf("reading padding: %v", err)
+	}
+	for i, c := range pad {
+		if c != 0 {
+			return fmt.Errorf("non-zero byte 0x%02x at byte %d", c, end+int64(i))
+		}
+	}
+	return nil
 }
 
 func sortFiles(fs []file) {

@@ -3,7 +3,9 @@ package bundle
 import (
 	"io"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -42,6 +44,13 @@ func (f pkgFS) Open(name string) (fs.File, error) {
 		pf := &pkgFile{info: fileInfo{name: path.Base(name), size: e.Size}, rc: rc}
 		if ra, off, size, ok, _ := f.p.FileRange(name); ok {
 			pf.sr = io.NewSectionReader(ra, off, size)
+		} else {
+			h, err := os.Open(filepath.Join(f.p.dir, filepath.FromSlash(name)))
+			if err != nil {
+				rc.Close()
+				return nil, &fs.PathError{Op: "open", Path: name, Err: err}
+			}
+			pf.sr, pf.extra = io.NewSectionReader(h, 0, e.Size), h
 		}
 		return pf, nil
 	}
@@ -124,7 +133,10 @@ type pkgFile struct {
 	info fileInfo
 	rc   io.ReadCloser     // verifying sequential reader
 	sr   *io.SectionReader // bundle: random access
-	seek bool              // Seek or ReadAt used: reads come from sr
+	seek bool              // Seek used: reads come from sr
+	pos  int64             // bytes read through rc
+	// extra is the host file behind sr of a directory package.
+	extra io.Closer
 }
 
 func (f *pkgFile) Stat() (fs.FileInfo, error) { return f.info, nil }
@@ -133,11 +145,13 @@ func (f *pkgFile) Read(b []byte) (int, error) {
 	if f.seek {
 		return f.sr.Read(b)
 	}
-	return f.rc.Read(b)
+	n, err := f.rc.Read(b)
+	f.pos += int64(n)
+	return n, err
 }
 
-// ReadAt reads from the bundle directly (unverified random access; the
-// whole file was verified when the bundle was opened).
+// ReadAt reads the file's bytes directly (unverified random access; the
+// whole file was verified when the package was loaded).
 func (f *pkgFile) ReadAt(b []byte, off int64) (int, error) {
 	if f.sr == nil {
 		return 0, &fs.PathError{Op: "readat", Path: f.info.name, Err: fs.ErrInvalid}
@@ -149,11 +163,21 @@ func (f *pkgFile) Seek(off int64, whence int) (int64, error) {
 	if f.sr == nil {
 		return 0, &fs.PathError{Op: "seek", Path: f.info.name, Err: fs.ErrInvalid}
 	}
-	f.seek = true
+	if !f.seek {
+		f.seek = true
+		if _, err := f.sr.Seek(f.pos, io.SeekStart); err != nil {
+			return 0, err
+		}
+	}
 	return f.sr.Seek(off, whence)
 }
 
-func (f *pkgFile) Close() error { return f.rc.Close() }
+func (f *pkgFile) Close() error {
+	if f.extra != nil {
+		f.extra.Close()
+	}
+	return f.rc.Close()
+}
 
 type pkgDir struct {
 	info fileInfo

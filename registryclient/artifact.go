@@ -3,12 +3,12 @@ package registryclient
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -97,14 +97,15 @@ type artifact struct {
 
 // isPlainWasm reports whether a package is only a wasm (plus its
 // wrun.toml) and so is published as a CNCF Wasm OCI artifact.
-func isPlainWasm(p *Package) bool {
+func isPlainWasm(p *bundle.Package) bool {
 	m := p.Manifest
 	w := m.Run.Wasm
+	files := p.Files()
 	if w == "" || strings.Contains(w, "/") || !strings.HasSuffix(w, ".wasm") ||
-		m.Run.Runtime != "" || len(m.Assets) > 0 || len(m.Dependencies) > 0 || len(p.Files) != 2 {
+		m.Run.Runtime != "" || len(m.Assets) > 0 || len(m.Dependencies) > 0 || len(files) != 2 {
 		return false
 	}
-	for _, f := range p.Files {
+	for _, f := range files {
 		if f.Path != w && f.Path != bundle.ManifestName {
 			return false
 		}
@@ -116,11 +117,10 @@ func isPlainWasm(p *Package) bool {
 // package twice yields the same manifest digest.
 const epoch = "1970-01-01T00:00:00Z"
 
-func fileBlob(p *Package, rel, mediaType string, e bundle.Entry) blob {
-	full := filepath.Join(p.Dir, filepath.FromSlash(rel))
+func fileBlob(p *bundle.Package, mediaType string, e bundle.Entry) blob {
 	return blob{
 		desc: ocispec.Descriptor{MediaType: mediaType, Digest: digest.NewDigestFromEncoded(digest.SHA256, e.Sum.Hex()), Size: e.Size},
-		open: func() (io.ReadCloser, error) { return os.Open(full) },
+		open: func() (io.ReadCloser, error) { return p.Open(e.Path) },
 	}
 }
 
@@ -133,17 +133,17 @@ func jsonBlob(mediaType string, v any) (blob, error) {
 }
 
 // buildArtifact lays a package out, as ARTIFACT.md describes.
-func buildArtifact(p *Package, tmpDir string, sig *releaseSig) (*artifact, error) {
+func buildArtifact(p *bundle.Package, tmpDir string) (*artifact, error) {
 	m := p.Manifest
 	entry := map[string]bundle.Entry{}
-	for _, f := range p.Files {
+	for _, f := range p.Files() {
 		entry[f.Path] = f
 	}
 	ann := map[string]string{
 		ocispec.AnnotationVersion: m.Package.Version,
 		ocispec.AnnotationTitle:   m.Package.Name,
 		AnnotationPackage:         m.Package.Name,
-		AnnotationContentDigest:   p.Digest.String(),
+		AnnotationContentDigest:   p.Digest().String(),
 		ocispec.AnnotationCreated: epoch,
 	}
 	if m.Package.Description != "" {
@@ -161,24 +161,24 @@ func buildArtifact(p *Package, tmpDir string, sig *releaseSig) (*artifact, error
 	if len(m.Package.Authors) > 0 {
 		ann[ocispec.AnnotationAuthors] = strings.Join(m.Package.Authors, ", ")
 	}
-	if sig != nil {
-		ann[AnnotationRelease] = string(sig.release)
-		ann[AnnotationSignature] = sig.signature
+	if sig := p.Signature; sig != nil {
+		ann[AnnotationRelease] = string(sig.Release)
+		ann[AnnotationSignature] = base64.StdEncoding.EncodeToString(sig.Sig)
 	}
 	a := &artifact{cleanup: func() {}}
 	if isPlainWasm(p) {
-		toml, err := os.ReadFile(filepath.Join(p.Dir, bundle.ManifestName))
+		toml, err := p.ReadFile(bundle.ManifestName)
 		if err != nil {
 			return nil, err
 		}
 		ann[AnnotationManifest] = string(toml)
-		w := fileBlob(p, m.Run.Wasm, MediaTypeWasm, entry[m.Run.Wasm])
+		w := fileBlob(p, MediaTypeWasm, entry[m.Run.Wasm])
 		w.desc.Annotations = map[string]string{ocispec.AnnotationTitle: m.Run.Wasm}
 		cfg := wasmConfig{Created: epoch, Architecture: "wasm", OS: "wasip1", LayerDigests: []string{w.desc.Digest.String()}}
 		if len(m.Package.Authors) > 0 {
 			cfg.Author = strings.Join(m.Package.Authors, ", ")
 		}
-		if isComponent(p.Wasm()) {
+		if isComponent(p, m.Run.Wasm) {
 			cfg.OS = "wasip2"
 			cfg.Component = &wasmComponent{Exports: []string{}, Imports: []string{}}
 		}
@@ -192,7 +192,7 @@ func buildArtifact(p *Package, tmpDir string, sig *releaseSig) (*artifact, error
 			a.cleanup()
 			return nil, err
 		}
-		c, err := jsonBlob(MediaTypePackageConfig, packageConfig{Name: m.Package.Name, Version: m.Package.Version, Kind: m.Package.Kind, ContentDigest: p.Digest.String()})
+		c, err := jsonBlob(MediaTypePackageConfig, packageConfig{Name: m.Package.Name, Version: m.Package.Version, Kind: m.Package.Kind, ContentDigest: p.Digest().String()})
 		if err != nil {
 			a.cleanup()
 			return nil, err
@@ -219,14 +219,14 @@ func buildArtifact(p *Package, tmpDir string, sig *releaseSig) (*artifact, error
 
 // wrunLayers: wrun.toml, the wasm, one tar per [[assets]] directory, one
 // tar of every other file.
-func (a *artifact) wrunLayers(p *Package, entry map[string]bundle.Entry, tmpDir string) error {
+func (a *artifact) wrunLayers(p *bundle.Package, entry map[string]bundle.Entry, tmpDir string) error {
 	m := p.Manifest
 	covered := map[string]bool{bundle.ManifestName: true}
-	t := fileBlob(p, bundle.ManifestName, MediaTypeManifestTOML, entry[bundle.ManifestName])
+	t := fileBlob(p, MediaTypeManifestTOML, entry[bundle.ManifestName])
 	t.desc.Annotations = map[string]string{ocispec.AnnotationTitle: bundle.ManifestName, AnnotationPath: bundle.ManifestName}
 	a.layers = append(a.layers, t)
 	if w := m.Run.Wasm; w != "" {
-		b := fileBlob(p, w, MediaTypeWasm, entry[w])
+		b := fileBlob(p, MediaTypeWasm, entry[w])
 		b.desc.Annotations = map[string]string{ocispec.AnnotationTitle: path.Base(w), AnnotationPath: w}
 		a.layers = append(a.layers, b)
 		covered[w] = true
@@ -244,7 +244,7 @@ func (a *artifact) wrunLayers(p *Package, entry map[string]bundle.Entry, tmpDir 
 		}
 		tmps = append(tmps, f.Name())
 		d := digest.SHA256.Digester()
-		n, err := writeCanonicalTar(io.MultiWriter(f, d.Hash()), p.Dir, dir, files)
+		n, err := writeCanonicalTar(io.MultiWriter(f, d.Hash()), p, dir, files)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -276,7 +276,7 @@ func (a *artifact) wrunLayers(p *Package, entry map[string]bundle.Entry, tmpDir 
 		}
 		seen[dir] = true
 		var files []bundle.Entry
-		for _, f := range p.Files {
+		for _, f := range p.Files() {
 			if !covered[f.Path] && strings.HasPrefix(f.Path, dir+"/") {
 				files = append(files, f)
 				covered[f.Path] = true
@@ -289,7 +289,7 @@ func (a *artifact) wrunLayers(p *Package, entry map[string]bundle.Entry, tmpDir 
 		}
 	}
 	var rest []bundle.Entry
-	for _, f := range p.Files {
+	for _, f := range p.Files() {
 		if !covered[f.Path] {
 			rest = append(rest, f)
 		}
@@ -304,7 +304,7 @@ func (a *artifact) wrunLayers(p *Package, entry map[string]bundle.Entry, tmpDir 
 // reproducible tar: sorted names, regular files only, mode 0644, owner 0,
 // zero times, USTAR or PAX for long names. Identical directories give
 // identical bytes, so their layer is stored and fetched once.
-func writeCanonicalTar(w io.Writer, root, dir string, files []bundle.Entry) (int64, error) {
+func writeCanonicalTar(w io.Writer, p *bundle.Package, dir string, files []bundle.Entry) (int64, error) {
 	cw := &countWriter{w: w}
 	tw := tar.NewWriter(cw)
 	sorted := append([]bundle.Entry(nil), files...)
@@ -321,7 +321,7 @@ func writeCanonicalTar(w io.Writer, root, dir string, files []bundle.Entry) (int
 		if err := tw.WriteHeader(h); err != nil {
 			return 0, err
 		}
-		src, err := os.Open(filepath.Join(root, filepath.FromSlash(f.Path)))
+		src, err := p.Open(f.Path) // verified while read
 		if err != nil {
 			return 0, err
 		}
@@ -351,10 +351,10 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// isComponent reports whether a wasm file is a component (layer 1) rather
-// than a core module.
-func isComponent(file string) bool {
-	f, err := os.Open(file)
+// isComponent reports whether a package's wasm is a component (layer 1)
+// rather than a core module.
+func isComponent(p *bundle.Package, name string) bool {
+	f, err := p.Open(name)
 	if err != nil {
 		return false
 	}

@@ -50,7 +50,7 @@ func TestConcurrentPulls(t *testing.T) {
 				errs[i] = err
 				return
 			}
-			digests[i] = r.Root.Digest.String()
+			digests[i] = r.Root.Digest().String()
 		}()
 	}
 	wg.Wait()

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/home"
 	"github.com/wrun-dev/wrun/internal/testenv"
 )
@@ -85,7 +86,7 @@ wasm = "component.wasm"
 
 func publishDir(t testing.TB, c *Client, dir string) {
 	t.Helper()
-	p, err := OpenDir(dir)
+	p, err := bundle.LoadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/testenv"
 )
 
@@ -27,9 +28,9 @@ func TestLocalStorePlainWasm(t *testing.T) {
 	if !bytes.Equal(got, testenv.GuestBytes(t, "c/hello")) {
 		t.Fatal("pulled wasm differs from the published one")
 	}
-	src, _ := OpenDir(dir)
-	if r.Root.Digest != src.Digest {
-		t.Fatalf("content digest %s, published %s", r.Root.Digest, src.Digest)
+	src, _ := bundle.LoadDir(dir)
+	if r.Root.Digest() != src.Digest() {
+		t.Fatalf("content digest %s, published %s", r.Root.Digest(), src.Digest())
 	}
 	// Range and newest resolve too.
 	publishDir(t, c, plainPackage(t, "example:hello", "1.1.0"))
@@ -45,7 +46,7 @@ func TestLocalStorePlainWasm(t *testing.T) {
 	// Publishing the same content again is a no-op; other content is refused.
 	publishDir(t, c, dir)
 	other := writePackage(t, "[package]\nname = \"example:hello\"\nversion = \"1.0.0\"\nkind = \"component\"\n[run]\nwasm = \"component.wasm\"\n", map[string][]byte{"component.wasm": testenv.GuestBytes(t, "c/echo")})
-	p, _ := OpenDir(other)
+	p, _ := bundle.LoadDir(other)
 	if _, err := c.Publish(context.Background(), p); !errors.Is(err, ErrExists) {
 		t.Fatalf("republishing 1.0.0 with other content: %v, want ErrExists", err)
 	}
@@ -83,18 +84,17 @@ to = "/static"
 		"bin/app.wasm":        testenv.GuestBytes(t, "c/hello"),
 		"static/index.html":   []byte("<h1>hi</h1>"),
 		"static/css/site.css": []byte("body{}"),
-		"README.md":           []byte("readme"),
 	})
 	publishDir(t, c, dir)
 	r := mustPull(t, c, "example:site@0.1.0")
-	for name, want := range map[string]string{"static/index.html": "<h1>hi</h1>", "static/css/site.css": "body{}", "README.md": "readme"} {
+	for name, want := range map[string]string{"static/index.html": "<h1>hi</h1>", "static/css/site.css": "body{}"} {
 		got, err := os.ReadFile(filepath.Join(r.Root.Dir, filepath.FromSlash(name)))
 		if err != nil || string(got) != want {
 			t.Errorf("%s = %q, %v", name, got, err)
 		}
 	}
-	src, _ := OpenDir(dir)
-	if r.Root.Digest != src.Digest || len(r.Root.Files) != len(src.Files) {
-		t.Fatalf("pulled %s (%d files), published %s (%d files)", r.Root.Digest, len(r.Root.Files), src.Digest, len(src.Files))
+	src, _ := bundle.LoadDir(dir)
+	if r.Root.Digest() != src.Digest() || len(r.Root.Files()) != len(src.Files()) {
+		t.Fatalf("pulled %s (%d files), published %s (%d files)", r.Root.Digest(), len(r.Root.Files()), src.Digest(), len(src.Files()))
 	}
 }

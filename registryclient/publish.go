@@ -8,49 +8,53 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry"
+
+	"github.com/wrun-dev/wrun/bundle"
 )
 
-// Publish pushes a package to the registry its name maps to (config.toml,
-// Options.Registry) as NAMESPACE/NAME:VERSION, signed when Options.SignKey
-// is set, and returns the manifest descriptor. A package that is only a
+// Publish pushes a package (bundle.LoadDir or bundle.OpenFile) to the
+// registry its name maps to (config.toml, Options.Registry) as
+// NAMESPACE/NAME:VERSION and returns the manifest descriptor. Its release
+// signature travels with it: the one p carries, or one made with
+// Options.SignKey. A package that is only a
 // wasm becomes a CNCF Wasm OCI artifact, any other a wrun package artifact
 // (ARTIFACT.md). Blobs the registry already has are not sent again.
 // Publishing the same content twice is a no-op; a version that exists with
 // other content is ErrExists.
-func (c *Client) Publish(ctx context.Context, p *Package) (ocispec.Descriptor, error) {
-	n, err := ParseName(p.Name())
+func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descriptor, error) {
+	pi := p.Manifest.Package
+	n, err := ParseName(pi.Name)
 	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", p.Dir, err)
+		return ocispec.Descriptor{}, fmt.Errorf("publishing: %w", err)
 	}
 	if _, err := packageVersion(p.Manifest); err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", p.Dir, err)
+		return ocispec.Descriptor{}, fmt.Errorf("publishing: %w", err)
 	}
 	t, err := c.target(n)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	repo := t.Repository(n)
-	ref := t.Reference(n, p.Version())
+	ref := t.Reference(n, pi.Version)
 	s, err := c.store(t, repo)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	var sig *releaseSig
-	if c.opts.SignKey != nil {
-		if sig, err = signRelease(p, c.opts.SignKey); err != nil {
-			return ocispec.Descriptor{}, err
+	if c.opts.SignKey != nil && p.Signature == nil {
+		if err := bundle.Sign(p, c.opts.SignKey); err != nil {
+			return ocispec.Descriptor{}, fmt.Errorf("signing %s: %w", ref, err)
 		}
 	}
 	tmp := filepath.Join(c.dirs.Cache, "tmp")
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	a, err := buildArtifact(p, tmp, sig)
+	a, err := buildArtifact(p, tmp)
 	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", p.Dir, err)
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, err)
 	}
 	defer a.cleanup()
-	if old, err := s.Resolve(ctx, p.Version()); err == nil {
+	if old, err := s.Resolve(ctx, pi.Version); err == nil {
 		if old.Digest == a.manifest.desc.Digest {
 			return old, nil
 		}
@@ -81,10 +85,10 @@ func (c *Client) Publish(ctx context.Context, p *Package) (ocispec.Descriptor, e
 	rc, _ := a.manifest.reader()
 	defer rc.Close()
 	if rp, ok := s.(registry.ReferencePusher); ok {
-		err = rp.PushReference(ctx, a.manifest.desc, rc, p.Version())
+		err = rp.PushReference(ctx, a.manifest.desc, rc, pi.Version)
 	} else {
 		if err = s.Push(ctx, a.manifest.desc, rc); err == nil || isAlreadyExists(err) {
-			err = s.Tag(ctx, a.manifest.desc, p.Version())
+			err = s.Tag(ctx, a.manifest.desc, pi.Version)
 		}
 	}
 	if err != nil {

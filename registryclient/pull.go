@@ -3,6 +3,7 @@ package registryclient
 import (
 	"archive/tar"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,7 +15,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/BurntSushi/toml"
 	"github.com/Masterminds/semver/v3"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/content"
@@ -22,10 +22,9 @@ import (
 	"github.com/wrun-dev/wrun/bundle"
 )
 
-// pullRecord is kept in an extracted package's reserved directory.
+// pullRecord is kept in an extracted package's reserved directory (which
+// is outside the package's content).
 type pullRecord struct {
-	Digest     bundle.Digest      `json:"contentDigest"`
-	Files      []bundle.Entry     `json:"files"`
 	Ref        string             `json:"ref"`
 	Descriptor ocispec.Descriptor `json:"descriptor"`
 }
@@ -107,8 +106,9 @@ func (c *Client) blobsCached(ctx context.Context, m *ocispec.Manifest) bool {
 	return true
 }
 
-// loadExtracted reads an extracted package and checks its signature
-// against the keys trusted now.
+// loadExtracted loads an extracted package, which hashes every file again
+// (the content digest is checked on every pull), and verifies its release
+// signature from the manifest's annotations against the keys trusted now.
 func (c *Client) loadExtracted(dir string, m *ocispec.Manifest) (*Package, error) {
 	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(pullRecordPath)))
 	if err != nil {
@@ -118,33 +118,36 @@ func (c *Client) loadExtracted(dir string, m *ocispec.Manifest) (*Package, error
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, err
 	}
-	tb, err := os.ReadFile(filepath.Join(dir, bundle.ManifestName))
+	p, err := c.loadVerified(dir, rec.Ref, m.Annotations)
 	if err != nil {
 		return nil, err
 	}
-	man, err := parseManifestLenient(filepath.Join(dir, bundle.ManifestName), tb)
-	if err != nil {
-		return nil, err
-	}
-	signed, err := verifyRelease(c.dirs.Keys(), man.Package.Name, man.Package.Version, rec.Digest.String(), m.Annotations)
-	if err != nil {
-		return nil, err
-	}
-	return &Package{Dir: dir, Manifest: man, Digest: rec.Digest, Files: rec.Files, Signed: signed, Ref: rec.Ref, Descriptor: rec.Descriptor}, nil
+	p.Descriptor = rec.Descriptor
+	return p, nil
 }
 
-// parseManifestLenient parses a pulled wrun.toml: one wrun wrote. A
-// synthesized one (plain artifacts from other tools) may lack a version.
-func parseManifestLenient(file string, b []byte) (*bundle.Manifest, error) {
-	m, err := bundle.ParseManifest(file, b)
-	if err == nil {
-		return m, nil
+// loadVerified loads a package directory and checks it against the
+// artifact's annotations: content digest, then signature.
+func (c *Client) loadVerified(dir, ref string, ann map[string]string) (*Package, error) {
+	bp, err := bundle.LoadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidArtifact, ref, err)
 	}
-	var mm bundle.Manifest
-	if _, derr := toml.Decode(string(b), &mm); derr != nil {
-		return nil, err
+	if want, ok := ann[AnnotationContentDigest]; ok && want != bp.Digest().String() {
+		return nil, fmt.Errorf("%w: %s: files have content digest %s, the artifact announces %s; refusing to run it", ErrDigestMismatch, ref, bp.Digest(), want)
 	}
-	return &mm, nil
+	if rel, ok := ann[AnnotationRelease]; ok {
+		sig, err := base64.StdEncoding.DecodeString(ann[AnnotationSignature])
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: malformed signature annotation: %v", ErrSignature, ref, err)
+		}
+		bp.Signature = &bundle.Signature{Release: []byte(rel), Sig: sig}
+	}
+	v, err := bundle.Verify(bp, bundle.TrustStore{Dir: c.dirs.Keys()})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrSignature, ref, err)
+	}
+	return &Package{Package: bp, Dir: dir, Ref: ref, Verification: v}, nil
 }
 
 // extract writes a cached artifact's files into dir: into a temp dir first,
@@ -175,29 +178,10 @@ func (c *Client) extract(ctx context.Context, dir, ref string, desc ocispec.Desc
 	default:
 		return fmt.Errorf("%w: %s has config media type %q; want %s (a Wasm OCI artifact) or %s (a wrun package)", ErrInvalidArtifact, ref, m.Config.MediaType, MediaTypeWasmConfig, MediaTypePackageConfig)
 	}
-	files, err := walkFiles(tmp)
-	if err != nil {
+	if _, err := c.loadVerified(tmp, ref, ann); err != nil {
 		return err
 	}
-	d, err := bundle.ContentDigest(files)
-	if err != nil {
-		return err
-	}
-	if want, ok := ann[AnnotationContentDigest]; ok && want != d.String() {
-		return fmt.Errorf("%w: %s: files have content digest %s, the artifact announces %s; refusing to run it", ErrDigestMismatch, ref, d, want)
-	}
-	tb, err := os.ReadFile(filepath.Join(tmp, bundle.ManifestName))
-	if err != nil {
-		return fmt.Errorf("%w: %s has no %s", ErrInvalidArtifact, ref, bundle.ManifestName)
-	}
-	man, err := parseManifestLenient(bundle.ManifestName, tb)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInvalidArtifact, ref, err)
-	}
-	if _, err := verifyRelease(c.dirs.Keys(), man.Package.Name, man.Package.Version, d.String(), ann); err != nil {
-		return err
-	}
-	rec, err := json.Marshal(pullRecord{Digest: d, Files: files, Ref: ref, Descriptor: ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}})
+	rec, err := json.Marshal(pullRecord{Ref: ref, Descriptor: ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}})
 	if err != nil {
 		return err
 	}

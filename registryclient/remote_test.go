@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/registrytest"
 	"github.com/wrun-dev/wrun/internal/testenv"
 )
@@ -107,12 +108,12 @@ func TestRegistryTamperedBlob(t *testing.T) {
 	reg := registrytest.Start(t)
 	c, _ := newClient(t, Options{Registry: reg.Host})
 	dir := plainPackage(t, "example:hello", "1.0.0")
-	p, _ := OpenDir(dir)
+	p, _ := bundle.LoadDir(dir)
 	if _, err := c.Publish(context.Background(), p); err != nil {
 		t.Fatal(err)
 	}
 	var wasm string
-	for _, f := range p.Files {
+	for _, f := range p.Files() {
 		if f.Path == "component.wasm" {
 			wasm = "sha256:" + f.Sum.Hex()
 		}

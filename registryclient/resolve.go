@@ -122,13 +122,24 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Resolved, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("%s: Pull takes a package directory; run a .wasm file directly", r.Path)
+		if fi.IsDir() {
+			bp, err := bundle.LoadDir(r.Path)
+			if err != nil {
+				return nil, err
+			}
+			root = &Package{Package: bp, Dir: r.Path}
+			lockPath = filepath.Join(r.Path, LockName)
+			break
 		}
-		if root, err = OpenDir(r.Path); err != nil {
+		if strings.HasSuffix(r.Path, ".wasm") {
+			return nil, fmt.Errorf("%s: a .wasm file has no dependencies to pull; run it directly", r.Path)
+		}
+		bp, err := bundle.OpenFile(r.Path)
+		if err != nil {
 			return nil, err
 		}
-		lockPath = filepath.Join(r.Path, LockName)
+		root = &Package{Package: bp}
+		lockPath = filepath.Join(c.dirs.Cache, "locks", "bundle-"+bp.Digest().Hex()+".toml")
 	case KindPackage:
 		if root, err = c.pullPackage(ctx, r.Package, r.Version, nil); err != nil {
 			return nil, err
@@ -187,8 +198,8 @@ func (c *Client) pullPackage(ctx context.Context, n Name, spec VersionSpec, lock
 		if err != nil {
 			return nil, err
 		}
-		if p.Digest.String() != locked.Digest {
-			return nil, fmt.Errorf("%w: %s@%s has content %s, wrun.lock says %s (run with --refresh if the change is expected)", ErrDigestMismatch, n, locked.Version, p.Digest, locked.Digest)
+		if p.Digest().String() != locked.Digest {
+			return nil, fmt.Errorf("%w: %s@%s has content %s, wrun.lock says %s (run with --refresh if the change is expected)", ErrDigestMismatch, n, locked.Version, p.Digest(), locked.Digest)
 		}
 		return p, nil
 	}
@@ -237,7 +248,7 @@ func requirements(p *Package) (map[string]VersionSpec, error) {
 }
 
 func describe(p *Package) string {
-	if p.Ref == "" {
+	if p.Ref == "" && p.Dir != "" {
 		return p.Dir
 	}
 	return p.Name() + "@" + p.Version()
@@ -304,7 +315,7 @@ func (c *Client) resolve(ctx context.Context, root *Package, lockPath string) (*
 	}
 	sort.Slice(res.Deps, func(i, j int) bool { return res.Deps[i].Name() < res.Deps[j].Name() })
 	for _, p := range res.Deps {
-		res.Lock.Packages = append(res.Lock.Packages, LockedPackage{Name: p.Name(), Version: p.Version(), Manifest: p.Descriptor.Digest.String(), Digest: p.Digest.String()})
+		res.Lock.Packages = append(res.Lock.Packages, LockedPackage{Name: p.Name(), Version: p.Version(), Manifest: p.Descriptor.Digest.String(), Digest: p.Digest().String()})
 	}
 	if rt := root.Manifest.Run.Runtime; rt != "" {
 		name, _, _ := bundle.ParseRuntime(rt)

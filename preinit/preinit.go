@@ -217,7 +217,10 @@ func initError(what string, err, called error) error {
 	if errors.As(err, &exit) {
 		return fmt.Errorf("%w: %s: the module exited with code %d", ErrInitFailed, what, exit.ExitCode())
 	}
-	return fmt.Errorf("%w: %s: %w", ErrInitFailed, what, err)
+	// wazero appends the wasm stack trace on further lines; keep the message
+	// one line.
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return fmt.Errorf("%w: %s: %s", ErrInitFailed, what, msg)
 }
 
 // readTables returns each table's elements as opaque references.

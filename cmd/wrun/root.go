@@ -29,6 +29,7 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	root.SetErr(g.stderr)
 	root.AddCommand(
 		newRunCmd(g),
+		newPreinitCmd(g),
 		// One line per command; each command lives in its own file.
 	)
 	return root

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+
+	"github.com/wrun-dev/wrun/preinit"
+)
+
+// preinitOptions are the flags of `wrun preinit`.
+type preinitOptions struct {
+	output       string
+	initFunc     string
+	keepInitFunc bool
+	mounts       []string
+	env          []string
+	allowRandom  bool
+	inheritStdio bool
+}
+
+func newPreinitCmd(g *globalOptions) *cobra.Command {
+	o := &preinitOptions{}
+	cmd := &cobra.Command{
+		Use:   "preinit IN.wasm -o OUT.wasm",
+		Short: "Pre-initialize a WebAssembly module (what wizer does)",
+		Long: `Pre-initialize a WebAssembly module: run its init export under wazero, then
+write a copy whose data segments and globals hold the state the init left, so
+no instance runs the init again.
+
+The module's start function runs, then _initialize when exported, then the init
+export (a function of type [] -> []). The output drops the start section and
+the init export (and _initialize) unless --keep-init-func is given. The init
+may call WASI preview 1 only, sees only the mounts and environment given, and
+must close the files it opens. A warning is printed when it read random bytes
+or a clock: those values are now the same in every instance.`,
+		Example: `  wrun preinit app.wasm -o app.pre.wasm
+  wrun preinit --mount ./config:/config:ro --init-func init app.wasm -o app.pre.wasm`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), g, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.output, "output", "o", "", "write the pre-initialized module to this file (required)")
+	f.StringVar(&o.initFunc, "init-func", preinit.DefaultInitFunc, "the export to call")
+	f.BoolVar(&o.keepInitFunc, "keep-init-func", false, "keep the init export (and _initialize) in the output")
+	f.StringArrayVar(&o.mounts, "mount", nil, "mount a host directory for the init: HOST:GUEST[:ro] (repeatable)")
+	f.StringArrayVar(&o.env, "env", nil, "set an environment variable for the init: K=V (repeatable)")
+	f.BoolVar(&o.allowRandom, "allow-random", false, "do not warn when the init reads random bytes or a clock")
+	f.BoolVar(&o.inheritStdio, "inherit-stdio", false, "show the init's stdout and stderr (on stderr)")
+	return cmd
+}
+
+func (o *preinitOptions) run(ctx context.Context, g *globalOptions, in string) error {
+	if o.output == "" {
+		return errors.New("--output (-o) is required: the file to write the pre-initialized module to")
+	}
+	if o.initFunc == "" {
+		return errors.New("--init-func must not be empty")
+	}
+	opts := preinit.Options{
+		InitFunc:     o.initFunc,
+		KeepInitFunc: o.keepInitFunc,
+		AllowRandom:  o.allowRandom,
+	}
+	for _, kv := range o.env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("--env %q: want KEY=VALUE", kv)
+		}
+		opts.Env = append(opts.Env, kv)
+	}
+	for _, spec := range o.mounts {
+		m, err := parseMount(spec)
+		if err != nil {
+			return err
+		}
+		opts.Mounts = append(opts.Mounts, m)
+	}
+	if o.inheritStdio {
+		opts.Stdout, opts.Stderr = g.stderr, g.stderr
+	}
+	wasm, err := os.ReadFile(in)
+	if err != nil {
+		return err
+	}
+	out, rep, err := preinit.Preinit(ctx, wasm, opts)
+	if err != nil {
+		return fmt.Errorf("%s: %w", in, err)
+	}
+	if err := writeFileAtomic(o.output, out); err != nil {
+		return err
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(g.stderr, "wrun: warning: %s: %s (pass --allow-random if that is intended)\n", in, w)
+	}
+	fmt.Fprintf(g.stdout, "%s -> %s: %s memory, %d data segments (%s), %d globals, %s -> %s, %s\n",
+		in, o.output, humanize.IBytes(rep.MemoryBytes), rep.Segments, humanize.IBytes(uint64(rep.DataBytes)),
+		rep.Globals, humanize.IBytes(uint64(rep.InputBytes)), humanize.IBytes(uint64(rep.OutputBytes)),
+		rep.Duration.Round(1e6))
+	return nil
+}
+
+// writeFileAtomic writes b to a temporary file beside path and renames it
+// over path, so path is either absent, its old content or the new content.
+func writeFileAtomic(path string, b []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

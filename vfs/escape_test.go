@@ -42,8 +42,14 @@ func TestEscapeGuest(t *testing.T) {
 		t.Fatalf("the attack no longer works on wazero's DirFS, so this test proves nothing:\n%s", out)
 	}
 	layers := []layer{
-		{"host-rw", func(t testing.TB) sys.FS { fsys, err := vfs.Host(escapeFixture(t.(*testing.T)), false); return must(t, fsys, err) }},
-		{"host-ro", func(t testing.TB) sys.FS { fsys, err := vfs.Host(escapeFixture(t.(*testing.T)), true); return must(t, fsys, err) }},
+		{"host-rw", func(t testing.TB) sys.FS {
+			fsys, err := vfs.Host(escapeFixture(t.(*testing.T)), false)
+			return must(t, fsys, err)
+		}},
+		{"host-ro", func(t testing.TB) sys.FS {
+			fsys, err := vfs.Host(escapeFixture(t.(*testing.T)), true)
+			return must(t, fsys, err)
+		}},
 		{"asset", func(t testing.TB) sys.FS { fsys, err := vfs.Asset(hostFixture(t)); return must(t, fsys, err) }},
 		{"memfs", func(testing.TB) sys.FS { return vfs.NewMemFS(0) }},
 		{"cow-tar", func(t testing.TB) sys.FS { return vfs.NewCopyOnWriteFS(tarFixture(t, all)) }},

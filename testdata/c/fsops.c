@@ -1,7 +1,8 @@
 // fsops performs a scripted sequence of file operations under a directory
 // and prints one line per operation, so the transcript on a wrun vfs layer
 // can be compared with the transcript on a host directory through wazero's
-// DirFS. Usage: fsops PHASE DIR, PHASE one of read, write, cow, rofs.
+// DirFS. Usage: fsops PHASE DIR, PHASE one of read, write, cow, rofs,
+// escape (tries to leave DIR) and tree (lists everything below DIR).
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -446,10 +447,46 @@ static void phase_escape(void) {
 	try("open host-made dir link", "hostdir/passwd");
 }
 
+// walk prints every path below p, depth first in name order, with its type
+// (and size for regular files), as a guest exploring its filesystem sees it.
+static void walk(const char *p) {
+	DIR *d = opendir(p);
+	if (!d) {
+		printf("%s: %s\n", p, ename(errno));
+		return;
+	}
+	char *names[256];
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL && n < 256) {
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) names[n++] = strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof names[0], cmpstr);
+	for (int i = 0; i < n; i++) {
+		char full[1024];
+		struct stat st;
+		snprintf(full, sizeof full, "%s/%s", strcmp(p, "/") == 0 ? "" : p, names[i]);
+		if (lstat(full, &st) < 0) {
+			printf("%s: %s\n", full, ename(errno));
+		} else if (S_ISDIR(st.st_mode)) {
+			printf("%s/\n", full);
+			walk(full);
+		} else {
+			printf("%s %s size=%lld\n", full, ftype(st.st_mode), (long long)st.st_size);
+		}
+		free(names[i]);
+	}
+}
+
 int main(int argc, char **argv) {
 	if (argc != 3) {
-		fprintf(stderr, "usage: fsops read|write|cow|rofs DIR\n");
+		fprintf(stderr, "usage: fsops read|write|cow|rofs|escape|tree DIR\n");
 		return 2;
+	}
+	if (strcmp(argv[1], "tree") == 0) {
+		walk(argv[2]);
+		return 0;
 	}
 	if (chdir(argv[2]) < 0) {
 		printf("chdir %s: %s\n", argv[2], ename(errno));

@@ -1,0 +1,244 @@
+package vfs_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/tetratelabs/wazero/experimental/sys"
+
+	"github.com/wrun-dev/wrun/vfs"
+)
+
+func readAll(t testing.TB, fsys sys.FS, p string) (string, sys.Errno) {
+	t.Helper()
+	f, errno := fsys.OpenFile(p, sys.O_RDONLY, 0)
+	if errno != 0 {
+		return "", errno
+	}
+	defer f.Close()
+	var b bytes.Buffer
+	buf := make([]byte, 4096)
+	for {
+		n, errno := f.Read(buf)
+		if errno != 0 {
+			return "", errno
+		}
+		if n == 0 {
+			return b.String(), 0
+		}
+		b.Write(buf[:n])
+	}
+}
+
+func writeFile(t testing.TB, fsys sys.FS, p, data string, flag sys.Oflag) sys.Errno {
+	t.Helper()
+	f, errno := fsys.OpenFile(p, sys.O_WRONLY|sys.O_CREAT|flag, 0o644)
+	if errno != 0 {
+		return errno
+	}
+	defer f.Close()
+	_, errno = f.Write([]byte(data))
+	return errno
+}
+
+// TestMemFSCap fills a scratch filesystem to its cap: the write that would
+// pass it fails (ENOSPC, which wazero's errno set reports as EIO) and
+// removing a file gives the space back.
+func TestMemFSCap(t *testing.T) {
+	m := vfs.NewMemFS(10)
+	if errno := writeFile(t, m, "a", "123456", 0); errno != 0 {
+		t.Fatal(errno)
+	}
+	if errno := writeFile(t, m, "b", "12345", 0); errno != sys.EIO {
+		t.Fatalf("write past the cap: %v, want EIO (ENOSPC)", errno)
+	}
+	if errno := m.Unlink("a"); errno != 0 {
+		t.Fatal(errno)
+	}
+	if errno := writeFile(t, m, "b", "1234567890", 0); errno != 0 {
+		t.Fatalf("after freeing space: %v", errno)
+	}
+	f, _ := m.OpenFile("b", sys.O_RDWR, 0)
+	defer f.Close()
+	if errno := f.Truncate(11); errno != sys.EIO {
+		t.Fatalf("truncate past the cap: %v, want EIO (ENOSPC)", errno)
+	}
+}
+
+// TestCopyOnWriteLeavesBase changes, deletes and renames base files in two
+// overlays over one base: the host directory behind the base never
+// changes, and each overlay sees only its own changes.
+func TestCopyOnWriteLeavesBase(t *testing.T) {
+	dir := hostFixture(t)
+	base, err := vfs.NewDirLayer(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hostRO, err := vfs.Host(dir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]sys.FS{"dir layer": base, "host ro": hostRO} {
+		t.Run(name, func(t *testing.T) {
+			one, two := vfs.NewCopyOnWriteFS(b), vfs.NewCopyOnWriteFS(b)
+			stBefore, _ := one.Stat("hello.txt")
+			if errno := writeFile(t, one, "hello.txt", "changed", sys.O_TRUNC); errno != 0 {
+				t.Fatal(errno)
+			}
+			if errno := one.Unlink("dir/a.txt"); errno != 0 {
+				t.Fatal(errno)
+			}
+			if errno := one.Rename("dir/b.txt", "moved.txt"); errno != 0 {
+				t.Fatal(errno)
+			}
+			if errno := one.Rename("dir", "dir2"); errno != 0 {
+				t.Fatal(errno)
+			}
+			if got, _ := readAll(t, one, "hello.txt"); got != "changed" {
+				t.Errorf("overlay one reads %q", got)
+			}
+			if st, _ := one.Stat("hello.txt"); st.Ino != stBefore.Ino {
+				t.Errorf("inode changed on copy-up: %d → %d", stBefore.Ino, st.Ino)
+			}
+			if got, _ := readAll(t, one, "moved.txt"); got != "bbbbbb" {
+				t.Errorf("renamed base file reads %q", got)
+			}
+			if _, errno := one.Stat("dir2/a.txt"); errno != sys.ENOENT {
+				t.Errorf("deleted base file: %v, want ENOENT (whiteout)", errno)
+			}
+			if got, _ := readAll(t, one, "dir2/sub/c.txt"); got != "c" {
+				t.Errorf("file under a renamed base directory reads %q", got)
+			}
+			if got, _ := readAll(t, two, "hello.txt"); got != "hello, world\n" {
+				t.Errorf("overlay two sees overlay one's write: %q", got)
+			}
+			if _, errno := two.Stat("dir/a.txt"); errno != 0 {
+				t.Errorf("overlay two sees overlay one's delete: %v", errno)
+			}
+			for p, want := range map[string]string{"hello.txt": "hello, world\n", "dir/a.txt": "aaa", "dir/b.txt": "bbbbbb"} {
+				if got, err := os.ReadFile(filepath.Join(dir, p)); err != nil || string(got) != want {
+					t.Errorf("host file %s changed: %q %v", p, got, err)
+				}
+			}
+		})
+	}
+}
+
+// TestMapLayerSharesBytes reads through two overlays over one map layer
+// and writes through one: the caller's slice is never written.
+func TestMapLayerSharesBytes(t *testing.T) {
+	data := []byte("shared bytes")
+	l, err := vfs.NewMapLayer(map[string]vfs.MapFile{"f": {Data: data}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := vfs.NewCopyOnWriteFS(l), vfs.NewCopyOnWriteFS(l)
+	f, errno := a.OpenFile("f", sys.O_RDWR, 0)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
+	if _, errno := f.Pwrite([]byte("SHARED"), 0); errno != 0 {
+		t.Fatal(errno)
+	}
+	f.Close()
+	if string(data) != "shared bytes" {
+		t.Errorf("the layer's bytes were written: %q", data)
+	}
+	if got, _ := readAll(t, b, "f"); got != "shared bytes" {
+		t.Errorf("other instance reads %q", got)
+	}
+	if got, _ := readAll(t, a, "f"); got != "SHARED bytes" {
+		t.Errorf("writer reads %q", got)
+	}
+}
+
+// TestReadOnlyLayersConcurrent reads one tar and one dir layer from many
+// goroutines at once, each with its own overlay, as many instances do.
+// Run with -race.
+func TestReadOnlyLayersConcurrent(t *testing.T) {
+	layers := map[string]sys.FS{"tar": tarFixture(t, all), "dir": mustLayer(t)}
+	for name, l := range layers {
+		t.Run(name, func(t *testing.T) {
+			var wg sync.WaitGroup
+			for i := range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					o := vfs.NewCopyOnWriteFS(l)
+					for j := range 50 {
+						if got, errno := readAll(t, l, "dir/sub/c.txt"); errno != 0 || got != "c" {
+							t.Errorf("layer read: %q %v", got, errno)
+							return
+						}
+						if errno := writeFile(t, o, fmt.Sprintf("dir/new%d-%d", i, j), "x", 0); errno != 0 {
+							t.Errorf("overlay write: %v", errno)
+							return
+						}
+						if got, _ := readAll(t, o, "link"); got != "hello, world\n" {
+							t.Errorf("overlay read through link: %q", got)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// TestUnionLaterWins stacks three layers.
+func TestUnionLaterWins(t *testing.T) {
+	u := vfs.NewUnion(
+		mapLayer(t, map[string]string{"a": "1", "d/x": "1", "shadow/y": "1"}),
+		mapLayer(t, map[string]string{"a": "2", "d/y": "2"}),
+		mapLayer(t, map[string]string{"shadow": "file"}),
+	)
+	for p, want := range map[string]string{"a": "2", "d/x": "1", "d/y": "2", "shadow": "file"} {
+		if got, errno := readAll(t, u, p); errno != 0 || got != want {
+			t.Errorf("%s: %q %v, want %q", p, got, errno, want)
+		}
+	}
+	if _, errno := u.Stat("shadow/y"); errno != sys.ENOTDIR {
+		t.Errorf("a file in a later layer hides the directory below: %v, want ENOTDIR", errno)
+	}
+	if errno := writeFile(t, u, "new", "x", 0); errno != sys.EROFS {
+		t.Errorf("write to a union: %v, want EROFS", errno)
+	}
+}
+
+// TestTarLayerLarge checks offsets past the first entries and a file read
+// in pieces with Pread.
+func TestTarLayerLarge(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), 1<<12)
+	b := tarBytes(t, map[string][]byte{"a/small": []byte("s"), "a/big": big, "z": []byte("zz")})
+	l, err := vfs.NewTarLayer(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, errno := readAll(t, l, "a/big")
+	if errno != 0 || got != string(big) {
+		t.Fatalf("big: %d bytes %v", len(got), errno)
+	}
+	f, _ := l.OpenFile("z", sys.O_RDONLY, 0)
+	defer f.Close()
+	buf := make([]byte, 8)
+	if n, errno := f.Pread(buf, 1); errno != 0 || string(buf[:n]) != "z" {
+		t.Errorf("pread z@1: %q %v", buf[:n], errno)
+	}
+	if _, errno := f.Seek(0, io.SeekEnd); errno != 0 {
+		t.Error(errno)
+	}
+}
+
+func mustLayer(t *testing.T) sys.FS {
+	l, err := vfs.NewDirLayer(hostFixture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}

@@ -1,0 +1,104 @@
+package preinit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/wrun-dev/wrun/internal/wasmbin"
+)
+
+// CacheKey is the name under which Cached stores the pre-initialization of
+// wasm: a SHA-256 over the module's digest, inputs (the caller's digest of
+// everything the init reads through its mounts, e.g. a package's content
+// digest) and the options that change the output (init function, kept
+// exports, environment, arguments, segment limits). It is a hex string.
+func CacheKey(wasm []byte, inputs string, opts Options) string {
+	opts, _ = opts.withDefaults()
+	sum := sha256.Sum256(wasm)
+	h := sha256.New()
+	field := func(name, value string) {
+		fmt.Fprintf(h, "%s %d:%s\n", name, len(value), value)
+	}
+	field("version", "wrun-preinit-1")
+	field("wasm", "sha256:"+hex.EncodeToString(sum[:]))
+	field("inputs", inputs)
+	field("init", opts.InitFunc)
+	field("keep", strconv.FormatBool(opts.KeepInitFunc))
+	for _, kv := range opts.Env {
+		field("env", kv)
+	}
+	for _, a := range opts.Args {
+		field("arg", a)
+	}
+	field("maxgap", strconv.Itoa(opts.MaxGap))
+	field("maxsegments", strconv.Itoa(opts.MaxSegments))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Cached returns the pre-initialized module for wasm, from dir when an
+// earlier call stored it (home.Dirs.Snapshots() is the place), else by
+// running Preinit and storing the result under CacheKey(wasm, inputs, opts)
+// with a temporary file renamed into place, so concurrent runs never see a
+// partial entry. inputs must change whenever what the init reads through
+// opts.Mounts changes. An entry that does not parse as Wasm is replaced.
+//
+// The report of a cache hit has Cached set and only the sizes; the warnings
+// were returned when the entry was made.
+func Cached(ctx context.Context, dir string, wasm []byte, inputs string, opts Options) ([]byte, *Report, error) {
+	path := filepath.Join(dir, CacheKey(wasm, inputs, opts)+".wasm")
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if _, perr := wasmbin.Parse(b); perr == nil {
+			return b, &Report{InitFunc: opts.InitFunc, Cached: true, InputBytes: len(wasm), OutputBytes: len(b)}, nil
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return nil, nil, fmt.Errorf("preinit: reading the snapshot cache: %w", err)
+	}
+	out, rep, err := Preinit(ctx, wasm, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, nil, fmt.Errorf("preinit: snapshot cache: %w", err)
+	}
+	if err := writeAtomic(path, out); err != nil {
+		return nil, nil, fmt.Errorf("preinit: writing the snapshot cache: %w", err)
+	}
+	return out, rep, nil
+}
+
+// writeAtomic writes b to a temporary file in path's directory and renames
+// it to path.
+func writeAtomic(path string, b []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(b); err != nil {
+		return err
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}

@@ -2,8 +2,6 @@ package registryclient
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -357,10 +355,4 @@ func writeFileAtomic(p string, b []byte) error {
 		return err
 	}
 	return nil
-}
-
-func randomHex() string {
-	var b [8]byte
-	rand.Read(b[:])
-	return hex.EncodeToString(b[:])
 }

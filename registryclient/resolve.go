@@ -310,9 +310,7 @@ func (c *Client) resolve(ctx context.Context, root *Package, lockPath string) (*
 		}
 	}
 	res := &Resolved{Root: root, Lock: &Lock{Version: 1}}
-	for _, p := range mapValues(selected) {
-		res.Deps = append(res.Deps, p)
-	}
+	res.Deps = append(res.Deps, mapValues(selected)...)
 	sort.Slice(res.Deps, func(i, j int) bool { return res.Deps[i].Name() < res.Deps[j].Name() })
 	for _, p := range res.Deps {
 		res.Lock.Packages = append(res.Lock.Packages, LockedPackage{Name: p.Name(), Version: p.Version(), Manifest: p.Descriptor.Digest.String(), Digest: p.Digest().String()})

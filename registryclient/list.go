@@ -1,0 +1,257 @@
+package registryclient
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/Masterminds/semver/v3"
+	"oras.land/oras-go/v2/registry/remote"
+	"oras.land/oras-go/v2/registry/remote/auth"
+	"oras.land/oras-go/v2/registry/remote/credentials"
+
+	"github.com/wrun-dev/wrun/bundle"
+)
+
+// Listing is one package and its versions in a registry.
+type Listing struct {
+	Name     string   `json:"name"`     // namespace:name
+	Registry string   `json:"registry"` // host, or the local store's path
+	Versions []string `json:"versions"` // semver tags, ascending
+}
+
+// List lists packages and their versions. prefix is "" (every package in
+// the default registry, or Options.Registry), a namespace (the registry it
+// maps to) or namespace:name. Offline, it lists what the cache knows.
+// Remote registries are enumerated through the catalog API
+// (/v2/_catalog), which some hosted registries disable; naming the package
+// always works.
+func (c *Client) List(ctx context.Context, prefix string) ([]Listing, error) {
+	if strings.Contains(prefix, ":") {
+		n, err := ParseName(prefix)
+		if err != nil {
+			return nil, err
+		}
+		t, err := c.target(n)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := c.versions(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if len(vs) == 0 {
+			return nil, fmt.Errorf("%w: package %s has no versions at %s", ErrNotFound, n, where(t))
+		}
+		return []Listing{{Name: n.String(), Registry: where(t), Versions: versionStrings(vs)}}, nil
+	}
+	var t Target
+	var err error
+	if prefix != "" {
+		if !label.MatchString(prefix) {
+			return nil, fmt.Errorf("%w: %q is neither a namespace nor namespace:name", ErrInvalidRef, prefix)
+		}
+		t, err = c.config.Resolve(Name{Namespace: prefix, Name: "x"}, c.opts.Registry, c.dirs.Store())
+	} else {
+		t, err = c.config.RegistryTarget(c.opts.Registry, c.dirs.Store())
+	}
+	if err != nil {
+		return nil, err
+	}
+	repos, err := c.repositories(ctx, t)
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", where(t), err)
+	}
+	var out []Listing
+	for _, repo := range repos {
+		rest, ok := strings.CutPrefix(repo, t.Prefix)
+		if !ok {
+			continue
+		}
+		ns, name, ok := strings.Cut(rest, "/")
+		if !ok || strings.Contains(name, "/") || (prefix != "" && ns != prefix) {
+			continue
+		}
+		n, err := ParseName(ns + ":" + name)
+		if err != nil {
+			continue
+		}
+		vs, err := c.versions(ctx, n)
+		if err != nil {
+			return nil, err
+		}
+		if len(vs) > 0 {
+			out = append(out, Listing{Name: n.String(), Registry: where(t), Versions: versionStrings(vs)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+func versionStrings(vs []*semver.Version) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = v.Original()
+	}
+	return out
+}
+
+// repositories lists a target's repositories.
+func (c *Client) repositories(ctx context.Context, t Target) ([]string, error) {
+	if t.Layout != "" {
+		l, err := openLayout(t.Layout, "")
+		if err != nil {
+			return nil, err
+		}
+		set := map[string]bool{}
+		err = l.Tags(ctx, "", func(tags []string) error {
+			for _, tag := range tags {
+				if repo, _, ok := strings.Cut(tag, ":"); ok {
+					set[repo] = true
+				}
+			}
+			return nil
+		})
+		var out []string
+		for r := range set {
+			out = append(out, r)
+		}
+		sort.Strings(out)
+		return out, err
+	}
+	if c.opts.Offline {
+		var out []string
+		root := filepath.Join(c.cache.refs, targetKey(t))
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && strings.HasSuffix(p, ".json") {
+				rel, _ := filepath.Rel(root, filepath.Dir(p))
+				out = append(out, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		sort.Strings(out)
+		return compact(out), nil
+	}
+	reg, err := remote.NewRegistry(t.Host)
+	if err != nil {
+		return nil, err
+	}
+	reg.PlainHTTP = t.PlainHTTP
+	ac := &auth.Client{Client: c.http, Cache: auth.NewCache()}
+	if t.Credential != nil {
+		ac.Credential = auth.StaticCredential(t.Host, *t.Credential)
+	} else if c.creds != nil {
+		ac.Credential = credentials.Credential(c.creds)
+	}
+	reg.Client = ac
+	var out []string
+	err = reg.Repositories(ctx, "", func(repos []string) error { out = append(out, repos...); return nil })
+	return out, err
+}
+
+func compact(s []string) []string {
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// CacheEntry is one extracted package in the cache.
+type CacheEntry struct {
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	Ref      string `json:"ref"`      // where it was pulled from
+	Manifest string `json:"manifest"` // OCI manifest digest
+	Size     int64  `json:"size"`     // bytes of its files
+	Dir      string `json:"dir"`
+}
+
+// CacheInfo is what CacheList reports.
+type CacheInfo struct {
+	Packages  []CacheEntry `json:"packages"`
+	Blobs     int          `json:"blobs"`
+	BlobBytes int64        `json:"blobBytes"` // each shared blob counted once
+	Partial   int          `json:"partial"`   // temp files of pulls in progress or killed
+}
+
+// CacheList lists the cached packages and the blob store's size. It
+// touches no network and hashes nothing.
+func (c *Client) CacheList(ctx context.Context) (*CacheInfo, error) {
+	info := &CacheInfo{Partial: len(c.cache.partials())}
+	ents, err := os.ReadDir(c.packagesDir())
+	if err != nil && !os.IsNotExist(err) {
+		return nil, err
+	}
+	for _, e := range ents {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		dir := filepath.Join(c.packagesDir(), e.Name())
+		ce := CacheEntry{Manifest: "sha256:" + e.Name(), Dir: dir}
+		if b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(pullRecordPath))); err == nil {
+			var rec pullRecord
+			if json.Unmarshal(b, &rec) == nil {
+				ce.Ref = rec.Ref
+			}
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, bundle.ManifestName)); err == nil {
+			if m, err := bundle.ParseManifest(bundle.ManifestName, b); err == nil {
+				ce.Name, ce.Version = m.Package.Name, m.Package.Version
+			}
+		}
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if fi, err := d.Info(); err == nil {
+					ce.Size += fi.Size()
+				}
+			}
+			return nil
+		})
+		info.Packages = append(info.Packages, ce)
+	}
+	sort.Slice(info.Packages, func(i, j int) bool {
+		a, b := info.Packages[i], info.Packages[j]
+		if a.Name != b.Name {
+			return a.Name < b.Name
+		}
+		return a.Version < b.Version
+	})
+	blobs, _ := os.ReadDir(filepath.Join(c.dirs.Blobs(), "sha256"))
+	for _, b := range blobs {
+		if fi, err := b.Info(); err == nil && fi.Mode().IsRegular() {
+			info.Blobs++
+			info.BlobBytes += fi.Size()
+		}
+	}
+	return info, nil
+}
+
+// CachePrune empties the cache: blobs, extracted packages, remembered tags
+// and cached resolutions (a project's wrun.lock stays). The next pull
+// fetches again. It returns the bytes freed. The local store and
+// config are untouched.
+func (c *Client) CachePrune(ctx context.Context) (int64, error) {
+	var freed int64
+	for _, dir := range []string{c.dirs.Blobs(), c.packagesDir(), c.cache.refs, filepath.Join(c.dirs.Cache, "locks"), filepath.Join(c.dirs.Cache, "tmp")} {
+		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() {
+				if fi, err := d.Info(); err == nil {
+					freed += fi.Size()
+				}
+			}
+			return nil
+		})
+		if err := os.RemoveAll(dir); err != nil {
+			return freed, fmt.Errorf("pruning %s: %w", dir, err)
+		}
+	}
+	return freed, nil
+}

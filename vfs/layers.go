@@ -206,6 +206,7 @@ func NewDirLayer(dir string) (sys.FS, error) {
 		return nil, fmt.Errorf("asset directory %q: %w", dir, err)
 	}
 	b := newFrozen(0)
+	beneath := openBeneathDir(dir)
 	st := wsys.NewStat_t(fi)
 	b.t.root.ino, b.t.root.mode = st.Ino, st.Mode
 	b.t.root.atim, b.t.root.mtim, b.t.root.ctim = st.Atim, st.Mtim, st.Ctim
@@ -224,7 +225,7 @@ func NewDirLayer(dir string) (sys.FS, error) {
 		n := &node{ino: st.Ino, mode: st.Mode, nlink: st.Nlink, atim: st.Atim, mtim: st.Mtim, ctim: st.Ctim}
 		switch t := fi.Mode().Type(); {
 		case t == 0:
-			n.src, n.size = rootSource{root: root, name: p}, st.Size
+			n.src, n.size = fileSource(root, beneath, p), st.Size
 		case t == fs.ModeDir:
 		case t == fs.ModeSymlink:
 			if n.target, err = root.Readlink(p); err != nil {
@@ -240,6 +241,9 @@ func NewDirLayer(dir string) (sys.FS, error) {
 	})
 	if err != nil {
 		root.Close()
+		if beneath != nil {
+			beneath.Close()
+		}
 		return nil, fmt.Errorf("asset directory %q: %w", dir, err)
 	}
 	return b.t, nil

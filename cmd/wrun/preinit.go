@@ -23,6 +23,7 @@ type preinitOptions struct {
 	env          []string
 	allowRandom  bool
 	inheritStdio bool
+	maxSegments  int
 }
 
 func newPreinitCmd(g *globalOptions) *cobra.Command {
@@ -55,6 +56,7 @@ or a clock: those values are now the same in every instance.`,
 	f.StringArrayVar(&o.env, "env", nil, "set an environment variable for the init: K=V (repeatable)")
 	f.BoolVar(&o.allowRandom, "allow-random", false, "do not warn when the init reads random bytes or a clock")
 	f.BoolVar(&o.inheritStdio, "inherit-stdio", false, "show the init's stdout and stderr (on stderr)")
+	f.IntVar(&o.maxSegments, "max-segments", preinit.DefaultMaxSegments, "at most this many data segments: more merges runs of non-zero bytes across zero gaps")
 	return cmd
 }
 
@@ -69,6 +71,10 @@ func (o *preinitOptions) run(ctx context.Context, g *globalOptions, in string) e
 		InitFunc:     o.initFunc,
 		KeepInitFunc: o.keepInitFunc,
 		AllowRandom:  o.allowRandom,
+		MaxSegments:  o.maxSegments,
+	}
+	if o.maxSegments < 1 {
+		return fmt.Errorf("--max-segments %d: must be at least 1", o.maxSegments)
 	}
 	for _, kv := range o.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {

@@ -92,6 +92,7 @@ func TestPreinitErrors(t *testing.T) {
 		{"not wasm", []string{"preinit", "preinit.go", "-o", out}, []string{"preinit.go", "not a WebAssembly binary"}},
 		{"bad env", []string{"preinit", "--env", "NOVALUE", guest(t, "c/pretable"), "-o", out}, []string{`--env "NOVALUE"`, "KEY=VALUE"}},
 		{"bad mount", []string{"preinit", "--mount", "nocolon", guest(t, "c/pretable"), "-o", out}, []string{`--mount "nocolon"`}},
+		{"bad max segments", []string{"preinit", "--max-segments", "0", guest(t, "c/pretable"), "-o", out}, []string{"--max-segments 0", "at least 1"}},
 		{"no init export", []string{"preinit", "--init-func", "setup", guest(t, "c/pretable"), "-o", out}, []string{`no function export "setup"`}},
 		{"missing mount", []string{"preinit", guest(t, "c/prefile"), "-o", out}, []string{"prefile.wasm", "init failed", "exited with code 2"}},
 		{"trap", []string{"preinit", guest(t, "wat/pretrap"), "-o", out}, []string{"pretrap.wasm", "init failed", "unreachable"}},

@@ -30,6 +30,11 @@ func newRootCmd(g *globalOptions) *cobra.Command {
 	root.AddCommand(
 		newRunCmd(g),
 		newPreinitCmd(g),
+		newBuildCmd(g),
+		newDigestCmd(g),
+		newInspectCmd(g),
+		newKeyCmd(g),
+		newWasmCmd(g),
 		// One line per command; each command lives in its own file.
 	)
 	return root

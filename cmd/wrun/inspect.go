@@ -1,0 +1,216 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/dustin/go-humanize"
+	"github.com/spf13/cobra"
+
+	"github.com/wrun-dev/wrun/bundle"
+)
+
+// inspectOptions are the flags of `wrun inspect`.
+type inspectOptions struct {
+	json bool
+}
+
+// inspectReport is what `wrun inspect --json` prints.
+type inspectReport struct {
+	Path     string           `json:"path"`
+	Manifest *bundle.Manifest `json:"manifest,omitempty"`
+	Digest   bundle.Digest    `json:"digest"`
+	Signed   bool             `json:"signed"`
+	Release  json.RawMessage  `json:"release,omitempty"`
+	Files    []bundle.Entry   `json:"files,omitempty"`
+	Wasm     *bundle.WasmInfo `json:"wasm,omitempty"`
+	WasmPath string           `json:"wasmPath,omitempty"`
+}
+
+func newInspectCmd(g *globalOptions) *cobra.Command {
+	o := &inspectOptions{}
+	cmd := &cobra.Command{
+		Use:   "inspect PATH [--json]",
+		Short: "Show a package's manifest, digest and entries, and its wasm's sections",
+		Long: `Show what PATH holds. For a package (a directory with wrun.toml or a bundle):
+the manifest, the content digest, the signature, the entries with sizes and
+the [run] wasm. For a .wasm: its sections, imports, exports, memories and
+metadata.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := inspect(args[0])
+			if err != nil {
+				return err
+			}
+			if o.json {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			}
+			printInspect(cmd.OutOrStdout(), r)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
+	return cmd
+}
+
+func inspect(path string) (*inspectReport, error) {
+	kind, err := bundle.DetectPath(path)
+	if err != nil {
+		return nil, err
+	}
+	r := &inspectReport{Path: path}
+	if kind == bundle.PathWasm {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if r.Wasm, err = bundle.InspectWasm(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		r.Digest, r.WasmPath = r.Wasm.Digest, path
+		return r, nil
+	}
+	p, err := bundle.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	r.Manifest, r.Digest, r.Files = p.Manifest, p.Digest(), p.Files()
+	if s := p.Signature; s != nil {
+		r.Signed, r.Release = true, json.RawMessage(s.Release)
+	}
+	if w := p.Manifest.Run.Wasm; w != "" {
+		b, err := p.ReadFile(w)
+		if err != nil {
+			return nil, err
+		}
+		if r.Wasm, err = bundle.InspectWasm(b); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", path, w, err)
+		}
+		r.WasmPath = w
+	}
+	return r, nil
+}
+
+func printInspect(w io.Writer, r *inspectReport) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
+	if m := r.Manifest; m != nil {
+		pk := m.Package
+		fmt.Fprintf(tw, "package\t%s@%s (%s)\n", orNone(pk.Name), orNone(pk.Version), pk.Kind)
+		for _, kv := range [][2]string{{"description", pk.Description}, {"authors", strings.Join(pk.Authors, ", ")},
+			{"license", pk.License}, {"homepage", pk.Homepage}, {"source", pk.Source}} {
+			if kv[1] != "" {
+				fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+			}
+		}
+		fmt.Fprintf(tw, "digest\t%s\n", r.Digest)
+		if r.Signed {
+			fmt.Fprintf(tw, "signed\tyes: %s\n", r.Release)
+		} else {
+			fmt.Fprintf(tw, "signed\tno\n")
+		}
+		if m.Run.Wasm != "" {
+			fmt.Fprintf(tw, "run\twasm %s\n", m.Run.Wasm)
+		}
+		if m.Run.Runtime != "" {
+			fmt.Fprintf(tw, "run\truntime %s\n", m.Run.Runtime)
+		}
+		if len(m.Run.Args) > 0 {
+			fmt.Fprintf(tw, "args\t%q\n", m.Run.Args)
+		}
+		for k, v := range m.Run.Env {
+			fmt.Fprintf(tw, "env\t%s=%s\n", k, v)
+		}
+		for _, a := range m.Assets {
+			fmt.Fprintf(tw, "asset\t%s -> %s (read-only)\n", a.From, a.To)
+		}
+		for n, d := range m.Dependencies {
+			fmt.Fprintf(tw, "dependency\t%s@%s -> %s\n", n, d.Version, d.To)
+		}
+		for _, mt := range m.Mounts {
+			req := "optional"
+			if mt.Required {
+				req = "required"
+			}
+			fmt.Fprintf(tw, "mount\t%s (%s, %s)\n", mt.To, mt.Access, req)
+		}
+		if m.Preinit != nil {
+			fmt.Fprintf(tw, "preinit\t%s\n", m.Preinit.Init)
+		}
+		var total int64
+		for _, f := range r.Files {
+			total += f.Size
+		}
+		fmt.Fprintf(tw, "entries\t%d files, %s\n", len(r.Files), humanize.Bytes(uint64(total)))
+		for _, f := range r.Files {
+			fmt.Fprintf(tw, "  %s\t%s\n", humanize.Bytes(uint64(f.Size)), f.Path)
+		}
+	}
+	wi := r.Wasm
+	if wi == nil {
+		return
+	}
+	kind := "core module"
+	if wi.Component {
+		kind = "component"
+	}
+	fmt.Fprintf(tw, "wasm\t%s: %s, %s, %d sections\n", r.WasmPath, kind, humanize.Bytes(uint64(wi.Size)), len(wi.Sections))
+	fmt.Fprintf(tw, "  digest\t%s\n", wi.Digest)
+	fmt.Fprintf(tw, "  canonical digest\t%s\n", wi.Canonical)
+	fmt.Fprintf(tw, "  sections\n")
+	for _, s := range wi.Sections {
+		fmt.Fprintf(tw, "    %s\t@%d\t%s\n", s.Name, s.Offset, humanize.Bytes(uint64(s.Size)))
+	}
+	if len(wi.Imports) > 0 {
+		fmt.Fprintf(tw, "  imports\n")
+		for _, im := range wi.Imports {
+			fmt.Fprintf(tw, "    %s.%s\t%s\n", im.Module, im.Name, im.Kind)
+		}
+	}
+	if len(wi.Exports) > 0 {
+		fmt.Fprintf(tw, "  exports\n")
+		for _, e := range wi.Exports {
+			fmt.Fprintf(tw, "    %s\t%s %d\n", e.Name, e.Kind, e.Index)
+		}
+	}
+	for i, m := range wi.Memories {
+		fmt.Fprintf(tw, "  memory %d\t%s pages\n", i, m)
+	}
+	if wi.Segments > 0 {
+		fmt.Fprintf(tw, "  data segments\t%d\n", wi.Segments)
+	}
+	printMetadata(tw, wi.Metadata, "  ")
+}
+
+func printMetadata(w io.Writer, md *bundle.WasmMetadata, indent string) {
+	if md == nil {
+		return
+	}
+	for _, kv := range [][2]string{{"name", md.Name}, {"authors", md.Authors}, {"description", md.Description},
+		{"licenses", md.Licenses}, {"source", md.Source}, {"homepage", md.Homepage}, {"revision", md.Revision}, {"version", md.Version}} {
+		if kv[1] != "" {
+			fmt.Fprintf(w, "%s%s\t%s\n", indent, kv[0], kv[1])
+		}
+	}
+	for _, f := range md.Producers {
+		var vals []string
+		for _, v := range f.Values {
+			vals = append(vals, strings.TrimSpace(v.Name+" "+v.Version))
+		}
+		fmt.Fprintf(w, "%s%s\t%s\n", indent, f.Name, strings.Join(vals, ", "))
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

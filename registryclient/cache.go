@@ -104,6 +104,8 @@ func (v *verifyingFile) Read(p []byte) (int, error) {
 }
 
 // Push writes a blob: temp file, digest computed while copying, rename.
+// There is no fsync: a blob damaged by a crash has the wrong size (Exists
+// drops it) or the wrong digest (Fetch drops it), and is fetched again.
 // Content that does not match d is refused with ErrDigestMismatch and
 // leaves nothing behind.
 func (c *cache) Push(_ context.Context, d ocispec.Descriptor, r io.Reader) error {
@@ -140,9 +142,6 @@ func (c *cache) Push(_ context.Context, d ocispec.Descriptor, r io.Reader) error
 	}
 	if n != d.Size || !v.Verified() {
 		return fmt.Errorf("%w: blob %s (%s): received %d bytes that do not match its digest and size %d; not cached", ErrDigestMismatch, d.Digest, d.MediaType, n, d.Size)
-	}
-	if err := f.Sync(); err != nil {
-		return err
 	}
 	if err := f.Close(); err != nil {
 		return err

@@ -89,6 +89,8 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 	}
 	p, err := c.loadExtracted(dir, m)
 	if err != nil {
+		// Verified for the first time: a package that fails leaves nothing.
+		os.RemoveAll(dir)
 		return nil, err
 	}
 	if err := c.rememberTag(t, repo, tag, desc); err != nil {
@@ -151,8 +153,9 @@ func (c *Client) loadVerified(dir, ref string, ann map[string]string) (*Package,
 }
 
 // extract writes a cached artifact's files into dir: into a temp dir first,
-// checked against the content digest, then renamed into place. Several
-// processes may extract at once; the first rename wins.
+// then renamed into place. Several processes may extract at once; the first
+// rename wins. Every load of dir verifies it (loadVerified); the caller
+// removes it if its first load fails.
 func (c *Client) extract(ctx context.Context, dir, ref string, desc ocispec.Descriptor, m *ocispec.Manifest, n Name, version string) error {
 	if _, err := os.Stat(dir); err == nil {
 		os.RemoveAll(dir) // a stale or unreadable extraction
@@ -165,7 +168,6 @@ func (c *Client) extract(ctx context.Context, dir, ref string, desc ocispec.Desc
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	ann := m.Annotations
 	switch m.Config.MediaType {
 	case MediaTypeWasmConfig:
 		if err := c.extractPlain(ctx, tmp, m, n, version); err != nil {
@@ -177,9 +179,6 @@ func (c *Client) extract(ctx context.Context, dir, ref string, desc ocispec.Desc
 		}
 	default:
 		return fmt.Errorf("%w: %s has config media type %q; want %s (a Wasm OCI artifact) or %s (a wrun package)", ErrInvalidArtifact, ref, m.Config.MediaType, MediaTypeWasmConfig, MediaTypePackageConfig)
-	}
-	if _, err := c.loadVerified(tmp, ref, ann); err != nil {
-		return err
 	}
 	rec, err := json.Marshal(pullRecord{Ref: ref, Descriptor: ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}})
 	if err != nil {

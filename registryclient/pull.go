@@ -84,6 +84,11 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 			return nil, fmt.Errorf("pulling %s: %w", ref, err)
 		}
 	}
+	if p, err := c.loadExtracted(dir, m); err == nil {
+		return p, c.rememberTag(t, repo, tag, desc) // another process extracted it
+	} else if _, serr := os.Stat(dir); serr == nil {
+		os.RemoveAll(dir) // complete but fails verification now: extract again
+	}
 	if err := c.extract(ctx, dir, ref, desc, m, n, version); err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", ref, err)
 	}
@@ -157,9 +162,6 @@ func (c *Client) loadVerified(dir, ref string, ann map[string]string) (*Package,
 // rename wins. Every load of dir verifies it (loadVerified); the caller
 // removes it if its first load fails.
 func (c *Client) extract(ctx context.Context, dir, ref string, desc ocispec.Descriptor, m *ocispec.Manifest, n Name, version string) error {
-	if _, err := os.Stat(dir); err == nil {
-		os.RemoveAll(dir) // a stale or unreadable extraction
-	}
 	if err := os.MkdirAll(c.packagesDir(), 0o755); err != nil {
 		return err
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 const (
-	benchBig        = 16 << 20
+	benchBig        = 64 << 20
 	benchSmallCount = 200
 	benchSmallSize  = 1536
 )

@@ -2,4 +2,43 @@
 // asset layers shared by every instance, a per-instance copy-on-write overlay,
 // an in-memory scratch area and the host directories the user grants, each an
 // implementation of wazero's experimental/sys.FS.
+//
+// # Layers
+//
+// Every layer is a sys.FS; constructors take and return the interface, so
+// layers compose the way afero's do:
+//
+//   - Host(dir, readOnly): a host directory, on os.Root, so nothing the guest
+//     does (a "../" path, a symbolic link it creates) resolves outside dir.
+//   - NewDirLayer(dir), NewMapLayer(files), NewTarLayer(r, size): read-only
+//     asset layers. The tree is indexed once; file bytes stay in dir, in the
+//     map or in the archive and are read on demand, shared by every
+//     instance, never copied per instance. They are safe for concurrent use.
+//   - NewUnion(layers...): one read-only layer out of several, later ones
+//     winning.
+//   - NewCopyOnWriteFS(base): a per-instance writable view of base; changes
+//     live in memory and vanish with it; a base file is copied on its first
+//     write. Deleting or renaming base files works (see the function).
+//   - NewMemFS(maxBytes): scratch space (/tmp) with a size cap.
+//   - Asset(dir): what `--asset DIR:GUEST` mounts, NewCopyOnWriteFS over
+//     NewDirLayer.
+//
+// FSConfig mounts layers at guest paths, nested mounts included
+// (/usr/local/lib and /usr/local/lib/python3.11/site-packages from two
+// layers both stay visible).
+//
+// # Semantics
+//
+// Every layer gives a guest the errno wazero's DirFS gives for the same
+// operation on a host directory, and EROFS for changes to a read-only one;
+// a conformance suite (the fsops guests, in C and Go) checks it on each
+// layer. Paths and links never lead outside a layer: such an attempt fails
+// with EPERM, and an asset source holding one is refused (ErrUnsafeEntry).
+// Errors returned to the guest are bare errnos, never host paths.
+//
+// Directories list in name order, so readdir cookies stay stable. Inodes
+// are stable per file: the host inode for host and directory layers, a hash
+// of the path for map and tar layers, kept across copy-up and rename by the
+// overlay. wazero's errno set has no ENOSPC, EBUSY or EXDEV; the guest sees
+// EIO for them, as it does from DirFS.
 package vfs

@@ -8,7 +8,6 @@ import (
 	"path"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/tetratelabs/wazero/experimental/sys"
 	wsys "github.com/tetratelabs/wazero/sys"
@@ -244,13 +243,6 @@ func (h *hostFS) Utimens(p string, atim, mtim int64) sys.Errno {
 	}
 	defer f.Close()
 	return futimens(int(f.Fd()), atim, mtim)
-}
-
-func toTime(ns int64) time.Time {
-	if ns == sys.UTIME_OMIT {
-		return time.Time{}
-	}
-	return time.Unix(0, ns)
 }
 
 // hostFile is an open host file, with the errno conventions of wazero's

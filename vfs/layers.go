@@ -281,7 +281,7 @@ func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
 		}
 		n := &node{mode: fs.FileMode(h.Mode).Perm(), nlink: 1, atim: at, mtim: mt, ctim: mt}
 		switch h.Typeflag {
-		case tar.TypeReg, tar.TypeRegA:
+		case tar.TypeReg: // archive/tar reports old-style TypeRegA entries as TypeReg
 			n.src, n.size = sectionSource{r: r, off: cr.n, size: h.Size}, h.Size
 		case tar.TypeDir:
 			n.mode |= fs.ModeDir

@@ -34,4 +34,16 @@
 // (Report.RandomCalls, Report.ClockCalls) and produce a warning unless
 // Options.AllowRandom is set: whatever the init derived from them (a hash
 // seed) is now baked into every instance.
+//
+// The init's view of the filesystem is baked in too: wasi-libc records the
+// preopened directories (guest path and file descriptor) in linear memory the
+// first time it opens a file, so the output must run with the same preopens
+// as the init saw. vfs.FSConfig pre-opens every mount under one root, "/", so
+// under wrun any set of mounts satisfies this (checked with a C guest: mounts
+// added after pre-initialization are found); a runner giving each directory
+// its own preopen (wasmtime --dir) does not. Tables are not
+// snapshotted: their contents are compared before and after the init, and a
+// change is refused (wizer refuses reference types and table-mutating
+// instructions outright). The start section's effects are snapshotted like
+// the init's.
 package preinit

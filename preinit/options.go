@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tetratelabs/wazero"
+
 	"github.com/wrun-dev/wrun/vfs"
 )
 
@@ -38,6 +40,10 @@ type Options struct {
 	MaxGap int
 	// MaxSegments caps the number of data segments. Default 2048.
 	MaxSegments int
+	// CompilationCache, when set, is the wazero compilation cache used to
+	// compile the instrumented module, so pre-initializing the same input
+	// again does not compile it again. Default: none.
+	CompilationCache wazero.CompilationCache
 }
 
 func (o Options) withDefaults() (Options, error) {

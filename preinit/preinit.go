@@ -75,7 +75,11 @@ func Preinit(ctx context.Context, wasm []byte, opts Options) ([]byte, *Report, e
 
 // run instantiates the instrumented module, calls the init and snapshots.
 func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Options, rep *Report) (*snapshot, error) {
-	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
+	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
+	if opts.CompilationCache != nil {
+		rc = rc.WithCompilationCache(opts.CompilationCache)
+	}
+	r := wazero.NewRuntimeWithConfig(ctx, rc)
 	defer r.Close(ctx)
 
 	w := newWatcher()

@@ -56,7 +56,7 @@ or a clock: those values are now the same in every instance.`,
 	f.StringArrayVar(&o.env, "env", nil, "set an environment variable for the init: K=V (repeatable)")
 	f.BoolVar(&o.allowRandom, "allow-random", false, "do not warn when the init reads random bytes or a clock")
 	f.BoolVar(&o.inheritStdio, "inherit-stdio", false, "show the init's stdout and stderr (on stderr)")
-	f.IntVar(&o.maxSegments, "max-segments", preinit.DefaultMaxSegments, "at most this many data segments: more merges runs of non-zero bytes across zero gaps")
+	f.IntVar(&o.maxSegments, "max-segments", preinit.DefaultMaxSegments, "at most this many data segments (runs of non-zero bytes with the smallest zero gaps between them are merged)")
 	return cmd
 }
 

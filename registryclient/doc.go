@@ -1,4 +1,57 @@
 // Package registryclient resolves package references and version ranges,
 // fetches packages from stores (a local OCI image layout, remote OCI
 // registries) and keeps the content-addressed cache.
+//
+// A Client does everything in a few calls:
+//
+//	c, err := registryclient.New(registryclient.Options{}) // defaults below
+//	desc, err := c.Publish(ctx, pkg)                      // pkg from bundle.LoadDir / bundle.OpenFile
+//	res, err := c.Pull(ctx, "example:hello@^1.2")         // root + dependencies, verified, on disk
+//	list, err := c.List(ctx, "example")                    // packages and versions
+//	info, err := c.CacheList(ctx); freed, err := c.CachePrune(ctx)
+//
+// References (ParseRef): namespace:name@version where the version is exact
+// (1.2.3), a range (^1.2, ~1.2.3, ">=1.0, <2", Masterminds/semver syntax)
+// or omitted (the newest release that is not a prerelease); a plain OCI
+// reference host[:port]/repo:tag or host[:port]/repo@sha256:…; or a path,
+// which Pull accepts when it is a package directory or a bundle file.
+//
+// Registries (Config): config.toml in the wasm-pkg-tools format maps a
+// package to a registry (package_registry_overrides, then
+// namespace_registries, then default_registry) and a package to the OCI
+// reference <host>/<prefix><namespace>/<name>:<version>. With no config,
+// every package lives in the embedded local store, an OCI image layout at
+// home.Dirs.Store(): publishing and running need no server. Options.Registry
+// (--registry) or $WRUN_REGISTRY sends every package of one command to one
+// registry. Remote registries are reached through oras-go with the user's
+// docker credentials and credential helpers (or the auth in config.toml);
+// plain HTTP is used only for loopback hosts and protocol = "http".
+//
+// Artifacts (ARTIFACT.md): a package that is only a wasm is published as an
+// exact CNCF Wasm OCI artifact, which oras, wkg and wasmtime pull; any other
+// package uses wrun's own artifact type, the wasm still an application/wasm
+// layer. Pull runs both, and plain Wasm artifacts pushed by other tools.
+// The content digest and the release signature travel as manifest
+// annotations and are checked on every pull: blobs are verified while they
+// are written to the cache, the extracted files are hashed again on every
+// Pull and compared with the announced content digest, and the signature is
+// checked against the keys trusted for the namespace (bundle.TrustStore).
+//
+// Cache (home.Dirs.Cache()): blobs are content-addressed and shared by every
+// package, written to a temp file while hashed and renamed into place;
+// concurrent processes fetch each blob once (a per-blob lock) and a process
+// killed mid-pull leaves a temp file the next pull removes. A tag resolved
+// once is remembered, so a warm pull of an exact version, and of a
+// registry package's dependencies (its resolution is cached as a lock),
+// makes no network request. Options.Offline refuses every request.
+//
+// Dependencies: [run] runtime and [dependencies] resolve transitively, one
+// version per package name, the highest satisfying every range; a conflict
+// is ErrConflict naming each requirer and its range. A directory project's
+// resolution is written to wrun.lock beside its wrun.toml and reused while
+// it still satisfies the manifest; Options.Refresh re-resolves.
+//
+// Progress: with Options.Progress set to a terminal, transfers that last
+// more than a second draw a bar (humanized sizes); otherwise nothing is
+// written.
 package registryclient

@@ -7,13 +7,35 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
-// roundTrip explodes wasm into a directory, assembles it back and checks
-// the bytes and the digests.
+// roundTripMem explodes wasm in memory and assembles it back.
+func roundTripMem(t *testing.T, name string, wasm []byte) {
+	t.Helper()
+	files, err := bundle.Explode(wasm)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	fsys := fstest.MapFS{}
+	for _, f := range files {
+		fsys[f.Path] = &fstest.MapFile{Data: f.Data}
+	}
+	got, err := bundle.Assemble(fsys)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if !bytes.Equal(got, wasm) {
+		t.Fatalf("%s: explode → assemble is not byte-identical (%d vs %d bytes)", name, len(got), len(wasm))
+	}
+	t.Logf("%s: %d bytes, %d files", name, len(wasm), len(files))
+}
+
+// roundTrip explodes wasm into a directory on disk, assembles it back and
+// checks the bytes and the digests.
 func roundTrip(t *testing.T, name string, wasm []byte) {
 	t.Helper()
 	files, err := bundle.Explode(wasm)
@@ -67,7 +89,7 @@ func TestExplodeAssembleGuests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		roundTrip(t, g, b)
+		roundTripMem(t, g, b)
 	}
 	big := largestGoGuest(t)
 	b, _ := os.ReadFile(big)
@@ -215,5 +237,42 @@ func TestMetadata(t *testing.T) {
 	if m.Package.Name != "example:hello" || m.Package.Version != "1.2.3" || m.Package.Description != "kept" ||
 		m.Package.License != "Apache-2.0" || m.Package.Authors[0] != "A. Author" {
 		t.Fatalf("%+v", m.Package)
+	}
+}
+
+// TestExplodeComponent explodes a component's nested core modules and
+// components into their own directories. The component is put together
+// here from the fixture module (no component toolchain is installed):
+// a core module section holding it, a nested component holding it again,
+// and custom sections.
+func TestExplodeComponent(t *testing.T) {
+	core := fixtureWasm(t)
+	inner := &wasmbin.Module{Version: wasmbin.VersionComponent, Sections: []wasmbin.Section{
+		{ID: wasmbin.ComponentSectionCoreModule, Payload: core},
+		{ID: wasmbin.SectionCustom, Name: "component-name", Payload: []byte{0, 6, 5, 'i', 'n', 'n', 'e', 'r'}},
+	}}
+	outer := &wasmbin.Module{Version: wasmbin.VersionComponent, Sections: []wasmbin.Section{
+		{ID: wasmbin.ComponentSectionCoreModule, Payload: core},
+		{ID: wasmbin.ComponentSectionComponent, Payload: inner.Encode()},
+		{ID: wasmbin.ComponentSectionCoreModule, Payload: []byte("not a module")},
+		{ID: wasmbin.SectionCustom, Name: "producers", Payload: (&wasmbin.Producers{}).Encode()},
+	}}
+	wasm := outer.Encode()
+	roundTrip(t, "component", wasm)
+	files, _ := bundle.Explode(wasm)
+	var names []string
+	for _, f := range files {
+		names = append(names, f.Path)
+	}
+	joined := strings.Join(names, " ")
+	for _, want := range []string{"000-core-module/layout.json", "000-core-module/009-data/000000.bin",
+		"001-component/000-core-module/layout.json", "001-component/001-custom-component-name.bin", "002-core-module.bin"} {
+		if !strings.Contains(joined, want) {
+			t.Fatalf("no %s among %v", want, names)
+		}
+	}
+	md, err := bundle.ReadMetadata(wasm)
+	if err != nil || !md.Component {
+		t.Fatalf("%+v %v", md, err)
 	}
 }

@@ -25,6 +25,9 @@ type hostFS struct {
 
 var _ sys.FS = (*hostFS)(nil)
 
+// Close releases the directory handle. The layer must not be used after.
+func (h *hostFS) Close() error { return h.root.Close() }
+
 // hostName turns a path from wazero into a name relative to the root,
 // keeping a trailing slash (the kernel then requires a directory).
 func hostName(p string) string {

@@ -195,7 +195,8 @@ func NewMapLayer(files map[string]MapFile) (sys.FS, error) {
 // copied, and every instance shares the same layer. The directory must not
 // change while the layer is in use (it is package content). A symbolic link
 // that leads outside dir is refused with ErrUnsafeEntry; other special files
-// (devices, sockets, pipes) are refused too.
+// (devices, sockets, pipes) are refused too. The layer keeps dir open; it
+// implements io.Closer to release it.
 func NewDirLayer(dir string) (sys.FS, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
@@ -245,6 +246,10 @@ func NewDirLayer(dir string) (sys.FS, error) {
 			beneath.Close()
 		}
 		return nil, fmt.Errorf("asset directory %q: %w", dir, err)
+	}
+	b.t.closers = append(b.t.closers, root)
+	if beneath != nil {
+		b.t.closers = append(b.t.closers, beneath)
 	}
 	return b.t, nil
 }

@@ -26,7 +26,8 @@ type Mount struct {
 // path and no symbolic link, including one the guest creates itself, ever
 // resolves outside dir; such an attempt fails with EPERM. It fails when dir
 // is not an existing directory; the error names dir, since the user gave
-// it, while errors returned to the guest are bare errnos.
+// it, while errors returned to the guest are bare errnos. The layer keeps dir
+// open; it implements io.Closer to release it.
 func Host(dir string, readOnly bool) (sys.FS, error) {
 	fi, err := os.Stat(dir)
 	if err != nil {

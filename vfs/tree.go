@@ -1,6 +1,8 @@
 package vfs
 
 import (
+	"errors"
+	"io"
 	"io/fs"
 	"path"
 	"sort"
@@ -92,9 +94,26 @@ type tree struct {
 	maxBytes int64  // 0: unlimited
 	used     int64  // bytes owned by regular files
 	nextIno  wsys.Inode
+	closers  []io.Closer // host handles a directory layer holds
 }
 
-var _ sys.FS = (*tree)(nil)
+// Close releases what the layer holds open on the host (a directory layer
+// keeps its directory open); other layers have nothing to release. Call it
+// when no instance uses the layer any more.
+func (t *tree) Close() error {
+	var errs []error
+	for _, c := range t.closers {
+		errs = append(errs, c.Close())
+	}
+	t.closers = nil
+	return errors.Join(errs...)
+}
+
+var (
+	_ sys.FS    = (*tree)(nil)
+	_ io.Closer = (*tree)(nil)
+	_ io.Closer = (*hostFS)(nil)
+)
 
 func (t *tree) lock() func() {
 	if t.readOnly {

@@ -98,3 +98,18 @@ to = "/static"
 		t.Fatalf("pulled %s (%d files), published %s (%d files)", r.Root.Digest(), len(r.Root.Files()), src.Digest(), len(src.Files()))
 	}
 }
+
+func TestRegistryEnvAndQuietProgress(t *testing.T) {
+	var progress bytes.Buffer
+	store := filepath.Join(t.TempDir(), "layout")
+	t.Setenv("WRUN_REGISTRY", store)
+	c, _ := newClient(t, Options{Progress: &progress})
+	publishDir(t, c, plainPackage(t, "example:hello", "1.0.0"))
+	mustPull(t, c, "example:hello@1.0.0")
+	if _, err := os.Stat(filepath.Join(store, "index.json")); err != nil {
+		t.Fatalf("WRUN_REGISTRY=%s was not used: %v", store, err)
+	}
+	if progress.Len() != 0 {
+		t.Fatalf("progress written to a non-terminal: %q", progress.String())
+	}
+}

@@ -1,4 +1,44 @@
-// Package bundle defines a wrun package byte for byte: the wrun.toml manifest,
-// the content digest, the canonical archive, release signatures, and the Wasm
-// binary sections a package's metadata lives in.
+// Package bundle defines a wrun package byte for byte: the wrun.toml
+// manifest, the content digest, the canonical archive (a bundle), release
+// signatures, and the Wasm binary sections a package's metadata lives in.
+//
+// # Packages
+//
+// A Package comes from a directory (LoadDir), a bundle file (OpenFile,
+// OpenArchive) or either (Load). It holds exactly the files its manifest
+// names — wrun.toml, the [run] wasm and every regular file under each
+// [[assets]] from — hashed while loaded; Digest is their content digest
+// (ContentDigest, the SIG-Registries rule), the same for a directory and
+// the bundle built from it. Files are read back with Open, ReadFile or FS
+// (an fs.FS whose files are io.ReaderAt, served from the bundle without
+// extracting), verified again at EOF. WriteArchive writes the canonical
+// bundle.
+//
+// The bundle reader refuses, with errors wrapping ErrInvalidArchive and
+// naming the entry: links and other non-regular entries, paths breaking
+// ValidatePath (../, absolute, invalid UTF-8), duplicates, files the
+// manifest does not name, a truncated archive or one missing its
+// end-of-archive marker, an entry larger than its header or than the bytes
+// that remain, and more than Options.MaxSize bytes of files (default
+// DefaultMaxSize, 8 GiB). Nothing is allocated from a declared size.
+//
+// # Signatures
+//
+// Sign adds a release manifest and an Ed25519 signature, stored in the
+// bundle as .wrun/release.json and .wrun/release.sig, outside the content
+// index. Verify checks a package against a TrustStore (home.Dirs.Keys() on
+// disk): a namespace with trusted keys requires a valid signature.
+//
+// # Wasm
+//
+// ReadMetadata and AddMetadata read and write the custom sections
+// `wasm-tools metadata` uses. Explode and Assemble split a wasm into files
+// (one per section, one per data segment, custom sections by name, nested
+// core modules and components of a component recursively, layout.json for
+// the rest) and back, byte for byte. WasmDigest — the content digest of a
+// .wasm — is defined as the content digest of its exploded files;
+// CanonicalWasmDigest ignores where custom sections sit. All of it goes
+// through the one section codec, internal/wasmbin.
+//
+// MANIFEST.md documents every manifest key.
 package bundle

@@ -57,7 +57,8 @@ func Cached(ctx context.Context, dir string, wasm []byte, inputs string, opts Op
 	switch {
 	case err == nil:
 		if _, perr := wasmbin.Parse(b); perr == nil {
-			return b, &Report{InitFunc: opts.InitFunc, Cached: true, InputBytes: len(wasm), OutputBytes: len(b)}, nil
+			d, _ := opts.withDefaults()
+			return b, &Report{InitFunc: d.InitFunc, Cached: true, InputBytes: len(wasm), OutputBytes: len(b)}, nil
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		return nil, nil, fmt.Errorf("preinit: reading the snapshot cache: %w", err)

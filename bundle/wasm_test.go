@@ -276,3 +276,38 @@ func TestExplodeComponent(t *testing.T) {
 		t.Fatalf("%+v %v", md, err)
 	}
 }
+
+// FuzzExplode checks that every binary the section parser accepts explodes
+// and assembles back to the same bytes, and that the digests are defined.
+func FuzzExplode(f *testing.F) {
+	f.Add(fixtureWasm(f))
+	f.Add([]byte("\x00asm\x01\x00\x00\x00\x00\x04\x03abc"))
+	f.Add((&wasmbin.Module{Version: wasmbin.VersionComponent, Sections: []wasmbin.Section{
+		{ID: wasmbin.ComponentSectionCoreModule, Payload: []byte("\x00asm\x01\x00\x00\x00")}}}).Encode())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		files, err := bundle.Explode(b)
+		if err != nil {
+			return
+		}
+		fsys := fstest.MapFS{}
+		for _, fl := range files {
+			if err := bundle.ValidatePath(fl.Path); err != nil {
+				t.Fatal(err)
+			}
+			if _, dup := fsys[fl.Path]; dup {
+				t.Fatalf("duplicate exploded path %q", fl.Path)
+			}
+			fsys[fl.Path] = &fstest.MapFile{Data: fl.Data}
+		}
+		got, err := bundle.Assemble(fsys)
+		if err != nil || !bytes.Equal(got, b) {
+			t.Fatalf("round trip: %v", err)
+		}
+		if _, err := bundle.WasmDigest(b); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := bundle.CanonicalWasmDigest(b); err != nil {
+			t.Fatal(err)
+		}
+	})
+}

@@ -366,7 +366,7 @@ func NewMemFS(maxBytes int64) sys.FS {
 func NewCopyOnWriteFS(base sys.FS) sys.FS {
 	t := &tree{lower: base, nextIno: overlayInoBase}
 	root := &node{mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, pending: true}
-	if lt, ok := base.(*tree); ok {
+	if lt, ok := base.(*tree); ok && lt.readOnly {
 		lr := lt.root
 		root.ino, root.mode, root.atim, root.mtim, root.ctim = lr.ino, lr.mode, lr.atim, lr.mtim, lr.ctim
 		root.lowerNode = lr

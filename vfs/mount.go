@@ -127,7 +127,7 @@ var _ sys.FS = (*mountFS)(nil)
 func (m *mountFS) route(p string) (i int, rel, key string, errno sys.Errno) {
 	slash := strings.HasSuffix(p, "/") && strings.Trim(p, "/") != ""
 	key = path.Clean("/" + p)[1:]
-	if strings.HasPrefix(path.Clean(p), "..") {
+	if c := path.Clean(p); c == ".." || strings.HasPrefix(c, "../") {
 		return -1, "", "", sys.EPERM
 	}
 	for i, mt := range m.mounts {

@@ -182,7 +182,7 @@ func (c *Client) versions(ctx context.Context, n Name) ([]*semver.Version, error
 				err = nil // no such repository: no versions
 			}
 			if err != nil {
-				return nil, fmt.Errorf("listing versions of %s at %s: %w", n, where(t), err)
+				return nil, fmt.Errorf("listing versions of %s: %w", n, netError(err))
 			}
 		}
 		c.mu.Lock()
@@ -208,9 +208,15 @@ func isNotFound(err error) bool {
 }
 
 // notFound is the error for a missing package version, listing what exists.
-func notFound(n Name, spec string, t Target, vs []*semver.Version) error {
+func notFound(n Name, spec string, t Target, vs []*semver.Version, offline bool) error {
+	at := where(t)
+	if offline && t.Host != "" {
+		at = "in the cache of " + at + " (offline)"
+	} else {
+		at = "at " + at
+	}
 	if len(vs) == 0 {
-		return fmt.Errorf("%w: package %s has no versions at %s (publish it, or check the name and registry)", ErrNotFound, n, where(t))
+		return fmt.Errorf("%w: package %s has no versions %s (publish it, or check the name and registry)", ErrNotFound, n, at)
 	}
 	list := make([]string, len(vs))
 	for i, v := range vs {
@@ -219,7 +225,7 @@ func notFound(n Name, spec string, t Target, vs []*semver.Version) error {
 	if spec == "" {
 		spec = "any release"
 	}
-	return fmt.Errorf("%w: package %s has no version matching %s at %s; versions: %s", ErrNotFound, n, spec, where(t), strings.Join(list, ", "))
+	return fmt.Errorf("%w: package %s has no version matching %s %s; versions: %s", ErrNotFound, n, spec, at, strings.Join(list, ", "))
 }
 
 // resolveVersion picks the newest version satisfying spec. An exact version
@@ -238,7 +244,7 @@ func (c *Client) resolveVersion(ctx context.Context, n Name, spec VersionSpec) (
 		}
 	}
 	t, _ := c.target(n)
-	return nil, notFound(n, spec.String(), t, vs)
+	return nil, notFound(n, spec.String(), t, vs, c.opts.Offline)
 }
 
 // resolveTag finds the manifest descriptor of repo:tag: from the cache's

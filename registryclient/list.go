@@ -65,7 +65,7 @@ func (c *Client) List(ctx context.Context, prefix string) ([]Listing, error) {
 	}
 	repos, err := c.repositories(ctx, t)
 	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", where(t), err)
+		return nil, fmt.Errorf("listing %s: %w", where(t), netError(err))
 	}
 	var out []Listing
 	for _, repo := range repos {

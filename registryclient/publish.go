@@ -51,7 +51,7 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 	}
 	a, err := buildArtifact(p, tmp)
 	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, err)
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, netError(err))
 	}
 	defer a.cleanup()
 	if old, err := s.Resolve(ctx, pi.Version); err == nil {
@@ -60,14 +60,14 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 		}
 		return ocispec.Descriptor{}, fmt.Errorf("%w: %s is already published with manifest %s (this package makes %s); bump [package] version", ErrExists, ref, old.Digest, a.manifest.desc.Digest)
 	} else if !isNotFound(err) {
-		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, err)
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, netError(err))
 	}
 	prog := c.newProgress("publishing "+ref, nil)
 	defer prog.done()
 	for _, b := range append([]blob{a.config}, a.layers...) {
 		ok, err := s.Exists(ctx, b.desc)
 		if err != nil {
-			return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, err)
+			return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, netError(err))
 		}
 		if ok {
 			continue
@@ -79,7 +79,7 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 		err = s.Push(ctx, b.desc, &countingReader{r: rc, count: prog.add})
 		rc.Close()
 		if err != nil && !isAlreadyExists(err) {
-			return ocispec.Descriptor{}, fmt.Errorf("publishing %s: blob %s (%s): %w", ref, b.desc.Digest, b.desc.MediaType, err)
+			return ocispec.Descriptor{}, fmt.Errorf("publishing %s: blob %s (%s): %w", ref, b.desc.Digest, b.desc.MediaType, netError(err))
 		}
 	}
 	rc, _ := a.manifest.reader()
@@ -92,7 +92,7 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 		}
 	}
 	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, err)
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, netError(err))
 	}
 	return a.manifest.desc, nil
 }

@@ -48,13 +48,13 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 		if isNotFound(err) && n.Name != "" {
 			vs, lerr := c.versions(ctx, n)
 			if lerr == nil {
-				return nil, notFound(n, tag, t, vs)
+				return nil, notFound(n, tag, t, vs, c.opts.Offline)
 			}
 		}
 		if isNotFound(err) {
 			return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, ref, err)
 		}
-		return nil, fmt.Errorf("resolving %s: %w", ref, err)
+		return nil, fmt.Errorf("resolving %s: %w", ref, netError(err))
 	}
 	var m *ocispec.Manifest
 	if ok, _ := c.cache.Exists(ctx, desc); ok {
@@ -81,7 +81,7 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 		m, _, err = c.cache.copyManifest(ctx, s, desc, prog.add)
 		prog.done()
 		if err != nil {
-			return nil, fmt.Errorf("pulling %s: %w", ref, err)
+			return nil, fmt.Errorf("pulling %s: %w", ref, netError(err))
 		}
 	}
 	if p, err := c.loadExtracted(dir, m); err == nil {

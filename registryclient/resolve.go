@@ -371,7 +371,7 @@ func (c *Client) choose(ctx context.Context, name string, rs []requirement, lock
 	}
 	t, _ := c.target(n)
 	if len(rs) == 1 {
-		return nil, notFound(n, rs[0].spec.String()+" (required by "+rs[0].from+")", t, vs)
+		return nil, notFound(n, rs[0].spec.String()+" (required by "+rs[0].from+")", t, vs, c.opts.Offline)
 	}
 	var parts []string
 	for _, r := range rs {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -228,9 +229,39 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil && req.Context().Err() == nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrUnreachable, req.URL.Host, err)
+		return nil, &unreachableError{host: req.URL.Host, err: err}
 	}
 	return resp, err
+}
+
+// unreachableError is a network failure talking to a registry.
+type unreachableError struct {
+	host string
+	err  error
+}
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("registry %s is unreachable (%v): check that it is running; cached exact versions still run, and --offline uses only the cache", e.host, e.err)
+}
+
+func (e *unreachableError) Is(target error) bool { return target == ErrUnreachable }
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// netError replaces an HTTP client error chain by its cause when that is
+// offline or unreachable, so the message starts with what matters.
+func netError(err error) error {
+	var ue *unreachableError
+	if errors.As(err, &ue) {
+		return ue
+	}
+	if errors.Is(err, ErrOffline) {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return ue.Err
+		}
+	}
+	return err
 }
 
 var _ content.Storage = (*oci.Storage)(nil)

@@ -55,6 +55,7 @@ type Run struct {
 }
 
 // Asset is one [[assets]] entry: a package directory mounted read-only.
+// Its files are FS() under From; serve them with fs.Sub(p.FS(), a.From).
 type Asset struct {
 	From string `toml:"from" json:"from"`
 	To   string `toml:"to" json:"to"`
@@ -363,6 +364,35 @@ func checkGuestPath(to string) error {
 	}
 	if to == "/" {
 		return errors.New(`"/" cannot be mounted over; give a directory (e.g. "/static")`)
+	}
+	return nil
+}
+
+// MissingMountError is a required [[mounts]] entry the user did not grant.
+type MissingMountError struct {
+	Package string // package name, may be empty
+	Mount   Mount
+}
+
+func (e *MissingMountError) Error() string {
+	who := "the package"
+	if e.Package != "" {
+		who = e.Package
+	}
+	suffix := ""
+	if e.Mount.Access == "ro" {
+		suffix = ":ro"
+	}
+	return fmt.Sprintf("%s requires a host directory at %s (%s): add --mount HOST_DIR:%s%s", who, e.Mount.To, e.Mount.Access, e.Mount.To, suffix)
+}
+
+// CheckMounts returns a *MissingMountError for the first required
+// [[mounts]] entry whose guest path granted does not report as granted.
+func (m *Manifest) CheckMounts(granted func(guestPath string) bool) error {
+	for _, mt := range m.Mounts {
+		if mt.Required && !granted(mt.To) {
+			return &MissingMountError{Package: m.Package.Name, Mount: mt}
+		}
 	}
 	return nil
 }

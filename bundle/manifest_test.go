@@ -119,3 +119,18 @@ func FuzzManifest(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckMounts(t *testing.T) {
+	m, err := bundle.ParseManifest("wrun.toml", []byte(goodManifest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.CheckMounts(func(to string) bool { return to == "/data" }); err != nil {
+		t.Fatal(err)
+	}
+	err = m.CheckMounts(func(string) bool { return false })
+	var me *bundle.MissingMountError
+	if !errors.As(err, &me) || err.Error() != "example:hello requires a host directory at /data (rw): add --mount HOST_DIR:/data" {
+		t.Fatalf("%v", err)
+	}
+}

@@ -238,14 +238,12 @@ func LoadDir(dir string) (*Package, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: assets[%d].from %q: %w: create the directory or fix the path", mpath, i, a.From, ErrMissingFile)
 		}
-		if fi.Mode().IsRegular() {
-			if err := add(a.From); err != nil {
-				return nil, err
-			}
-			continue
-		}
 		if !fi.IsDir() {
-			return nil, fmt.Errorf("%s: assets[%d].from %q is a %s; give a directory or a regular file", mpath, i, a.From, typeName(fi.Mode()))
+			what := "regular file"
+			if !fi.Mode().IsRegular() {
+				what = typeName(fi.Mode())
+			}
+			return nil, fmt.Errorf("%s: assets[%d].from %q is a %s; give a directory of the package", mpath, i, a.From, what)
 		}
 		n := 0
 		err = filepath.WalkDir(root, func(hp string, d fs.DirEntry, err error) error {
@@ -398,7 +396,7 @@ func named(m *Manifest, rel string) bool {
 		return true
 	}
 	for _, a := range m.Assets {
-		if rel == a.From || strings.HasPrefix(rel, a.From+"/") {
+		if strings.HasPrefix(rel, a.From+"/") {
 			return true
 		}
 	}

@@ -230,7 +230,10 @@ func TestLoadDirErrors(t *testing.T) {
 		{"empty asset dir", func(d string) { os.RemoveAll(filepath.Join(d, "app")); os.Mkdir(filepath.Join(d, "app"), 0o755) }, "the directory is empty", bundle.ErrMissingFile},
 		{"no manifest", func(d string) { os.Remove(filepath.Join(d, "wrun.toml")) }, "needs wrun.toml at its root", bundle.ErrMissingFile},
 		{"bad manifest", func(d string) { os.WriteFile(filepath.Join(d, "wrun.toml"), []byte("[package]\nkind = 1\n"), 0o644) }, "wrun.toml:2: package.kind", bundle.ErrInvalidManifest},
-		{"asset is a file", func(d string) { os.RemoveAll(filepath.Join(d, "app")); os.WriteFile(filepath.Join(d, "app"), nil, 0o644) }, `assets[1].from "app" is a regular file; give a directory`, nil},
+		{"asset is a file", func(d string) {
+			os.RemoveAll(filepath.Join(d, "app"))
+			os.WriteFile(filepath.Join(d, "app"), nil, 0o644)
+		}, `assets[1].from "app" is a regular file; give a directory`, nil},
 		{"symlink asset", func(d string) { os.Symlink("/etc/passwd", filepath.Join(d, "static", "passwd")) }, `"static/passwd" is a symlink`, nil},
 	}
 	for _, c := range cases {

@@ -289,6 +289,12 @@ configure_args=(
 	--host=wasm32-unknown-wasi
 	--build="$build_triple"
 	--with-build-python="$BUILD_PYTHON"
+	# time.sleep() uses clock_nanosleep(TIMER_ABSTIME) when it exists, and
+	# wazero (like several WASI hosts) rejects absolute clock subscriptions
+	# in poll_oneoff with ENOTSUP. Without it Python uses nanosleep(), a
+	# relative sleep that every WASI host supports.
+	ac_cv_func_clock_nanosleep=no
+	ac_cv_lib_rt_clock_nanosleep=no
 )
 # PKG_CONFIG_LIBDIR keeps pkg-config to the sysroot's zlib.pc: an empty
 # PKG_CONFIG_PATH alone still lets it find the host's .pc files.
@@ -347,7 +353,16 @@ stdlib_files=$(find "$lib" -type f | wc -l)
 step "stdlib: $stdlib_bytes bytes in $stdlib_files files"
 
 step "manifest and BUILDINFO"
-configure_line="$(printf '%s ' "${configure_env[@]}") ./configure ${configure_args[*]}"
+# words prints its arguments as one shell line, quoting KEY=VALUE words
+# whose value has spaces.
+words() {
+	local w out=()
+	for w in "$@"; do
+		if [[ "$w" == *[[:space:]]* ]]; then out+=("${w%%=*}=\"${w#*=}\""); else out+=("$w"); fi
+	done
+	echo "${out[*]}"
+}
+configure_line="$(words "${configure_env[@]}") ./configure $(words "${configure_args[@]}")"
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
 cat >"$tmp_out/wrun.toml" <<EOF
 [package]

@@ -66,10 +66,11 @@ py "$pkg/lib" /work/smoke.py a b
 echo "== stdlib modules that fail to import"
 cat >"$scratch/work/imports.py" <<'EOF'
 import pkgutil, sys, importlib
+sys.path = [p for p in sys.path if p.startswith("/usr/local/lib")]
 names = sorted(set(sys.builtin_module_names) | {m.name for m in pkgutil.iter_modules()})
 failed = []
 for name in names:
-    if name in ("antigravity", "this", "__hello__", "__phello__"):
+    if name in ("antigravity", "this", "__hello__", "__phello__", "idlelib", "turtledemo"):
         continue
     try:
         importlib.import_module(name)
@@ -80,28 +81,84 @@ print(f"{len(names) - len(failed)} of {len(names)} top-level modules import")
 EOF
 py "$pkg/lib" /work/imports.py 2>/dev/null || true
 
+echo "== C modules this build does not have"
+py "$pkg/lib" -c '
+import importlib
+for name in ("_ctypes", "_ssl", "_hashlib", "_sqlite3", "_bz2", "_lzma", "_curses", "readline",
+             "_uuid", "_dbm", "_gdbm", "_tkinter", "_multiprocessing", "_posixsubprocess", "_posixshmem",
+             "mmap", "fcntl", "grp", "pwd", "resource", "termios", "syslog"):
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        print(name, end=" ")
+print()
+'
+
+echo "== limits at run time (Python's own errors)"
+py "$pkg/lib" -c '
+import threading, subprocess, os, socket, signal, time
+def probe(what, f):
+    try:
+        r = f()
+        print(f"{what}: ok {r!r}"[:100])
+    except BaseException as e:
+        print(f"{what}: {type(e).__name__}: {e}"[:160])
+probe("threading.Thread.start", lambda: threading.Thread(target=lambda: None).start())
+probe("subprocess.run", lambda: subprocess.run(["true"]))
+probe("os.fork", lambda: os.fork())
+probe("os.system", lambda: os.system("true"))
+probe("socket.socket", lambda: socket.socket())
+probe("socket.getaddrinfo", lambda: socket.getaddrinfo("localhost", 80))
+probe("signal.signal", lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+probe("os.getpid", lambda: os.getpid())
+probe("time.sleep(0.01)", lambda: time.sleep(0.01))
+probe("os.urandom(4)", lambda: len(os.urandom(4)))
+probe("hashlib.sha256", lambda: __import__("hashlib").sha256(b"x").hexdigest()[:8])
+probe("zoneinfo Europe/Paris", lambda: __import__("zoneinfo").ZoneInfo("Europe/Paris"))
+probe("sys.setrecursionlimit(100000) deep recursion", lambda: (__import__("sys").setrecursionlimit(100000), (lambda f: f(f, 5000))(lambda f, n: n and f(f, n - 1))))
+' 2>&1 || true
+
 cp -a "$pkg/lib" "$scratch/nopyc"
 find "$scratch/nopyc" -type d -name __pycache__ -prune -exec rm -rf {} +
 
-# median_ms LIBDIR ARGS... prints the median wall time of $runs runs, after
-# one warm-up run that fills the compilation cache.
-median_ms() {
-	local i t0 t1 times=()
-	py "$@" >/dev/null
-	for ((i = 0; i < runs; i++)); do
-		t0=$(date +%s%N)
-		py "$@" >/dev/null
-		t1=$(date +%s%N)
-		times+=($(((t1 - t0) / 1000000)))
-	done
-	printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'
-}
-
+# Timings: one warm-up run of each case (fills the compilation cache), then
+# $runs rounds that run every case once in turn, so that load from other
+# processes falls on all cases alike. Wall time and CPU time (user+sys of
+# the wazero process), medians, in milliseconds.
 nine="import json, re, dataclasses, pathlib, zlib, decimal, datetime, collections, typing"
-echo "== warm wall time, median of $runs (ms)"
-printf '%-28s %s\n' "print('hi'), pycs" "$(median_ms "$pkg/lib" -c "print('hi')")"
-printf '%-28s %s\n' "print('hi'), no pycs" "$(median_ms "$scratch/nopyc" -c "print('hi')")"
-printf '%-28s %s\n' "nine imports, pycs" "$(median_ms "$pkg/lib" -c "$nine")"
-printf '%-28s %s\n' "nine imports, no pycs" "$(median_ms "$scratch/nopyc" -c "$nine")"
+echo "== warm runs, median of $runs (ms)"
+/usr/bin/python3 - "$runs" "$wazero" "$cachedir" "$pkg/module.wasm" \
+	"print('hi'), pycs" "$pkg/lib" "print('hi')" \
+	"print('hi'), no pycs" "$scratch/nopyc" "print('hi')" \
+	"nine imports, pycs" "$pkg/lib" "$nine" \
+	"nine imports, no pycs" "$scratch/nopyc" "$nine" <<'PY'
+import os, resource, statistics, subprocess, sys, time
+runs, wazero, cachedir, wasm = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+rest = sys.argv[5:]
+cases = [rest[i:i + 3] for i in range(0, len(rest), 3)]
+def run(lib, code):
+    cmd = [wazero, "run", f"-cachedir={cachedir}", f"-mount={lib}:/usr/local/lib:ro",
+           "-env=PYTHONHOME=/usr/local", wasm, "-c", code]
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    t1 = time.perf_counter()
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return (t1 - t0) * 1000, cpu * 1000
+for _, lib, code in cases:
+    run(lib, code)
+wall = {c[0]: [] for c in cases}
+cpu = {c[0]: [] for c in cases}
+for _ in range(runs):
+    for name, lib, code in cases:
+        w, c = run(lib, code)
+        wall[name].append(w)
+        cpu[name].append(c)
+print(f"{'case':24} {'wall':>8} {'cpu':>8}")
+for name, _, _ in cases:
+    print(f"{name:24} {statistics.median(wall[name]):8.0f} {statistics.median(cpu[name]):8.0f}")
+print(f"load average: {os.getloadavg()[0]:.2f} (2 cores)")
+PY
 exit 0
 }

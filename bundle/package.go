@@ -298,7 +298,7 @@ func (p *Package) finish() error {
 		return fmt.Errorf("%s: %w", p.name, err)
 	}
 	p.digest = d
-	if w := p.Manifest.Run.Wasm; w != "" {
+	if w := p.Manifest.Run.Wasm; w != "" && needsFill(p.Manifest) {
 		f, err := p.lookup(w)
 		if err != nil {
 			return err
@@ -314,6 +314,13 @@ func (p *Package) finish() error {
 		}
 	}
 	return nil
+}
+
+// needsFill reports whether FillFromWasm could set a field of m.
+func needsFill(m *Manifest) bool {
+	p := &m.Package
+	return p.Name == "" || p.Version == "" || p.Description == "" || len(p.Authors) == 0 ||
+		p.License == "" || p.Homepage == "" || p.Source == ""
 }
 
 // maxWasmMetadataScan bounds the wasm read to fill [package] from its

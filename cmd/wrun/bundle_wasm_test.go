@@ -97,3 +97,31 @@ func TestBundleWasmMetadata(t *testing.T) {
 	c.run("wasm", "metadata", "add", out, "-o", filepath.Join(tmp, "x.wasm"), "--language", "=1").wantError(t, "--language", "NAME=VERSION")
 	c.run("wasm", "metadata", "add", out).wantError(t, "--output")
 }
+
+func TestBundleInspectWasm(t *testing.T) {
+	c := newCLI(t)
+	in := guest(t, "go/hello")
+	r := c.run("inspect", in)
+	for _, want := range []string{"core module", "MB", "sections", "code", "data", "custom:producers", "imports",
+		"wasi_snapshot_preview1.fd_write", "exports", "_start", "memory 0", "data segments", "language", "Go"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("inspect does not show %q:\n%s", want, r.stdout)
+		}
+	}
+	d := c.run("digest", in)
+	if !strings.Contains(r.stdout, strings.TrimSpace(d.stdout)) {
+		t.Fatalf("inspect does not show the digest %s", d.stdout)
+	}
+	r = c.run("inspect", "--json", in)
+	var rep struct {
+		Wasm struct {
+			Imports  []struct{ Module, Name, Kind string }
+			Memories []struct{ Min uint64 }
+			Metadata struct{ Producers []struct{ Name string } }
+		}
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || len(rep.Wasm.Imports) == 0 || rep.Wasm.Imports[0].Kind != "func" ||
+		len(rep.Wasm.Memories) != 1 || len(rep.Wasm.Metadata.Producers) == 0 {
+		t.Fatalf("%v %+v", err, rep)
+	}
+}

@@ -38,7 +38,8 @@
 //
 // Directories list in name order, so readdir cookies stay stable. Inodes
 // are stable per file: the host inode for host and directory layers, a hash
-// of the path for map and tar layers, kept across copy-up and rename by the
+// of the path seeded per layer for map and tar layers (so two layers never
+// share one), kept across copy-up and rename by the
 // overlay. wazero's errno set has no ENOSPC, EBUSY or EXDEV; the guest sees
 // EIO for them, as it does from DirFS.
 package vfs

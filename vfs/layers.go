@@ -2,6 +2,8 @@ package vfs
 
 import (
 	"archive/tar"
+	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -23,27 +25,41 @@ import (
 // target does. Such a source is refused as a whole.
 var ErrUnsafeEntry = errors.New("entry escapes the layer")
 
-// overlayInoBase numbers the nodes a writable tree creates over a lower
-// layer, above the host's inode numbers and below hashed ones.
-const overlayInoBase = 1 << 62
+// Inode numbers. Host and directory layers report the host's inodes. Map
+// and tar layers hash each path with a seed drawn per layer, with the top
+// bit set: stable per file, and two layers mounted side by side do not
+// report the same inode for their own "a.txt" (os.SameFile compares them).
+// Writable trees count from a random base between 2^62 and 2^63, above
+// host inodes and below hashed ones.
 
-// pathIno is the stable inode of a layer path that has no host inode: a
-// hash of the path, with the top bit set so it never meets a host inode or
-// a number a writable tree assigns.
-func pathIno(p string) wsys.Inode {
+func randomSeed() uint64 {
+	var b [8]byte
+	rand.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+func writableInoBase() wsys.Inode {
+	return 1<<62 | (randomSeed()>>3)&^(1<<32-1)
+}
+
+// pathIno is the inode of path p in a layer seeded with seed.
+func pathIno(seed uint64, p string) wsys.Inode {
 	h := fnv.New64a()
+	binary.Write(h, binary.LittleEndian, seed)
 	h.Write([]byte(p))
 	return h.Sum64() | 1<<63
 }
 
 // frozen builds read-only trees from a list of entries.
 type frozen struct {
-	t *tree
+	t    *tree
+	seed uint64
 }
 
 func newFrozen(mtim int64) *frozen {
-	root := &node{ino: pathIno(""), mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, atim: mtim, mtim: mtim, ctim: mtim}
-	return &frozen{t: &tree{readOnly: true, root: root}}
+	seed := randomSeed()
+	root := &node{ino: pathIno(seed, ""), mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, atim: mtim, mtim: mtim, ctim: mtim}
+	return &frozen{t: &tree{readOnly: true, root: root}, seed: seed}
 }
 
 // cleanEntry validates an entry name from an asset source and returns it
@@ -86,7 +102,7 @@ func (b *frozen) dir(p string) (*node, error) {
 		walked = path.Join(walked, c)
 		k := d.kids[c]
 		if k == nil {
-			k = &node{ino: pathIno(walked), mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, atim: d.mtim, mtim: d.mtim, ctim: d.mtim}
+			k = &node{ino: pathIno(b.seed, walked), mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, atim: d.mtim, mtim: d.mtim, ctim: d.mtim}
 			d.kids[c] = k
 			d.nlink++
 		} else if !k.isDir() {
@@ -118,7 +134,7 @@ func (b *frozen) put(p string, n *node) error {
 		d.nlink++
 	}
 	if n.ino == 0 {
-		n.ino = pathIno(p)
+		n.ino = pathIno(b.seed, p)
 	}
 	d.kids[name] = n
 	return nil
@@ -345,7 +361,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // A write beyond the cap fails with ENOSPC, which wazero reports to the
 // guest as EIO (its errno set has no ENOSPC).
 func NewMemFS(maxBytes int64) sys.FS {
-	t := &tree{maxBytes: maxBytes}
+	t := &tree{maxBytes: maxBytes, nextIno: writableInoBase()}
 	t.root = t.newNode(fs.ModeDir | 0o777)
 	return t
 }
@@ -364,7 +380,7 @@ func NewMemFS(maxBytes int64) sys.FS {
 // base keeps both. A renamed base file keeps its inode and is still not
 // copied until written. Base files are visible at their base inode.
 func NewCopyOnWriteFS(base sys.FS) sys.FS {
-	t := &tree{lower: base, nextIno: overlayInoBase}
+	t := &tree{lower: base, nextIno: writableInoBase()}
 	root := &node{mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, pending: true}
 	if lt, ok := base.(*tree); ok && lt.readOnly {
 		lr := lt.root

@@ -242,3 +242,30 @@ func mustLayer(t *testing.T) sys.FS {
 	}
 	return l
 }
+
+// TestInodes: stable per file, distinct between files and between layers,
+// kept by the overlay across copy-up and rename.
+func TestInodes(t *testing.T) {
+	a, b := mapLayer(t, map[string]string{"x": "1", "y": "2"}), mapLayer(t, map[string]string{"x": "1"})
+	ax1, _ := a.Stat("x")
+	ax2, _ := a.Stat("x")
+	ay, _ := a.Stat("y")
+	bx, _ := b.Stat("x")
+	if ax1.Ino != ax2.Ino || ax1.Ino == ay.Ino || ax1.Ino == bx.Ino || ax1.Ino == 0 {
+		t.Errorf("inodes: x %d/%d, y %d, other layer's x %d", ax1.Ino, ax2.Ino, ay.Ino, bx.Ino)
+	}
+	o := vfs.NewCopyOnWriteFS(a)
+	writeFile(t, o, "x", "changed", sys.O_TRUNC)
+	o.Rename("x", "z")
+	if oz, _ := o.Stat("z"); oz.Ino != ax1.Ino {
+		t.Errorf("overlay inode %d, base %d", oz.Ino, ax1.Ino)
+	}
+	m1, m2 := vfs.NewMemFS(0), vfs.NewMemFS(0)
+	writeFile(t, m1, "f", "", 0)
+	writeFile(t, m2, "f", "", 0)
+	s1, _ := m1.Stat("f")
+	s2, _ := m2.Stat("f")
+	if s1.Ino == s2.Ino {
+		t.Errorf("two scratch filesystems share inode %d", s1.Ino)
+	}
+}

@@ -73,7 +73,7 @@ func FSConfig(mounts []Mount) (wazero.FSConfig, error) {
 // to mount points synthesized (read-only). Two mounts at one guest path
 // are an error; use NewUnion to stack layers.
 func NewMountFS(mounts []Mount) (sys.FS, error) {
-	m := &mountFS{dirs: map[string]map[string]bool{}}
+	m := &mountFS{dirs: map[string]map[string]bool{}, seed: randomSeed()}
 	seen := map[string]bool{}
 	for _, mt := range mounts {
 		if !path.IsAbs(mt.Guest) || path.Clean(mt.Guest) != mt.Guest {
@@ -117,6 +117,7 @@ type mountFS struct {
 	sys.UnimplementedFS
 	mounts []mountPoint               // longest prefix first
 	dirs   map[string]map[string]bool // synthesized directory → names of mount points or their ancestors
+	seed   uint64                     // inodes of synthesized directories
 }
 
 var _ sys.FS = (*mountFS)(nil)
@@ -153,7 +154,7 @@ func (m *mountFS) route(p string) (i int, rel, key string, errno sys.Errno) {
 }
 
 func (m *mountFS) synthStat(key string) wsys.Stat_t {
-	return wsys.Stat_t{Ino: pathIno("\x00mount/" + key), Mode: fs.ModeDir | 0o555, Nlink: 2, Size: 4096}
+	return wsys.Stat_t{Ino: pathIno(m.seed, key), Mode: fs.ModeDir | 0o555, Nlink: 2, Size: 4096}
 }
 
 // OpenFile implements sys.FS.

@@ -501,3 +501,57 @@ func FuzzOpenArchive(f *testing.F) {
 		}
 	})
 }
+
+// TestArchivePAXPaths: a path ustar cannot hold (non-ASCII, or longer than
+// its name and prefix fields) gets one PAX path record and nothing else,
+// and reads back.
+func TestArchivePAXPaths(t *testing.T) {
+	dir := t.TempDir()
+	long := "static/" + strings.Repeat("d/", 150) + "long.txt"
+	writeTree(t, dir, map[string]string{
+		"wrun.toml":     "[[assets]]\nfrom = \"static\"\nto = \"/static\"\n",
+		"static/dé.txt": "café\n",
+		long:            "long\n",
+	})
+	p, err := bundle.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := p.WriteArchive(&buf); err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(bytes.NewReader(buf.Bytes()))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range h.PAXRecords {
+			if k != "path" {
+				t.Fatalf("%s: PAX record %q", h.Name, k)
+			}
+		}
+		if h.Name != "wrun.toml" && len(h.PAXRecords) != 1 {
+			t.Fatalf("%s: PAX records %v", h.Name, h.PAXRecords)
+		}
+	}
+	b, err := bundle.OpenArchive(bytes.NewReader(buf.Bytes()), int64(buf.Len()), "pax.wrun", bundle.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Digest() != p.Digest() {
+		t.Fatal("digest changed")
+	}
+	if c, err := b.ReadFile("static/dé.txt"); err != nil || string(c) != "café\n" {
+		t.Fatalf("%q %v", c, err)
+	}
+	var again bytes.Buffer
+	b.WriteArchive(&again)
+	if !bytes.Equal(again.Bytes(), buf.Bytes()) {
+		t.Fatal("not reproducible")
+	}
+}

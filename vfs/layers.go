@@ -278,22 +278,33 @@ func NewDirLayer(dir string) (sys.FS, error) {
 // out, or a symbolic link leading outside are refused with ErrUnsafeEntry;
 // so are sparse files, devices and pipes. Hard links share the bytes of
 // their target entry; a later entry for the same path replaces an earlier
-// one, as tar extraction does.
+// one, as tar extraction does. When r is an *os.File the archive is mapped
+// into memory (read-only, shared), so reads need no system call; the file
+// must then not be truncated while the layer lives, and the layer's Close
+// (it implements io.Closer) unmaps it.
 func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
 	cr := &countingReader{r: io.NewSectionReader(r, 0, size)}
 	tr := tar.NewReader(cr)
 	b := newFrozen(0)
+	mapped, unmap := mapFile(r, size)
+	if unmap != nil {
+		b.t.closers = append(b.t.closers, closerFunc(unmap))
+	}
+	fail := func(err error) (sys.FS, error) {
+		b.t.Close()
+		return nil, err
+	}
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("tar layer: reading header at byte %d: %w", cr.n, err)
+			return fail(fmt.Errorf("tar layer: reading header at byte %d: %w", cr.n, err))
 		}
 		p, err := cleanEntry(h.Name)
 		if err != nil {
-			return nil, fmt.Errorf("tar layer: %w", err)
+			return fail(fmt.Errorf("tar layer: %w", err))
 		}
 		mt := h.ModTime.UnixNano()
 		at := mt
@@ -303,47 +314,59 @@ func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
 		n := &node{mode: fs.FileMode(h.Mode).Perm(), nlink: 1, atim: at, mtim: mt, ctim: mt}
 		switch h.Typeflag {
 		case tar.TypeReg: // archive/tar reports old-style TypeRegA entries as TypeReg
-			n.src, n.size = sectionSource{r: r, off: cr.n, size: h.Size}, h.Size
+			if h.Size < 0 || h.Size > size-cr.n {
+				return fail(fmt.Errorf("tar layer: %q: %d bytes at byte %d run past the end of the %d-byte archive", h.Name, h.Size, cr.n, size))
+			}
+			if mapped != nil {
+				n.src = bytesSource(mapped[cr.n : cr.n+h.Size : cr.n+h.Size])
+			} else {
+				n.src = sectionSource{r: r, off: cr.n, size: h.Size}
+			}
+			n.size = h.Size
 		case tar.TypeDir:
 			n.mode |= fs.ModeDir
 		case tar.TypeSymlink:
 			if err := checkTarget(p, h.Linkname); err != nil {
-				return nil, fmt.Errorf("tar layer: %w", err)
+				return fail(fmt.Errorf("tar layer: %w", err))
 			}
 			n.mode, n.target = fs.ModeSymlink|0o777, h.Linkname
 		case tar.TypeLink:
 			lp, err := cleanEntry(h.Linkname)
 			if err != nil {
-				return nil, fmt.Errorf("tar layer: hard link %q: %w", h.Name, err)
+				return fail(fmt.Errorf("tar layer: hard link %q: %w", h.Name, err))
 			}
 			res, errno := b.t.resolve(lp, false)
 			if errno != 0 || res.n.src == nil {
-				return nil, fmt.Errorf("tar layer: hard link %q: target %q is not an earlier regular file", h.Name, h.Linkname)
+				return fail(fmt.Errorf("tar layer: hard link %q: target %q is not an earlier regular file", h.Name, h.Linkname))
 			}
 			res.n.nlink++
 			n = res.n
 			parent, name := path.Split(p)
 			d, err := b.dir(strings.TrimSuffix(parent, "/"))
 			if err != nil {
-				return nil, fmt.Errorf("tar layer: %w", err)
+				return fail(fmt.Errorf("tar layer: %w", err))
 			}
 			d.kids[name] = n
 			continue
 		default:
-			return nil, fmt.Errorf("tar layer: %q: unsupported entry type %q", h.Name, h.Typeflag)
+			return fail(fmt.Errorf("tar layer: %q: unsupported entry type %q", h.Name, h.Typeflag))
 		}
 		if p == "" {
 			if !n.isDir() {
-				return nil, fmt.Errorf("tar layer: %q names the root, not a file", h.Name)
+				return fail(fmt.Errorf("tar layer: %q names the root, not a file", h.Name))
 			}
 			continue
 		}
 		if err := b.put(p, n); err != nil {
-			return nil, fmt.Errorf("tar layer: %w", err)
+			return fail(fmt.Errorf("tar layer: %w", err))
 		}
 	}
 	return b.t, nil
 }
+
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
 
 type countingReader struct {
 	r io.Reader

@@ -269,3 +269,55 @@ func TestInodes(t *testing.T) {
 		t.Errorf("two scratch filesystems share inode %d", s1.Ino)
 	}
 }
+
+// TestTarLayerTruncated: an entry that claims more bytes than the archive
+// holds is refused, never read past the end (the archive may be mapped).
+func TestTarLayerTruncated(t *testing.T) {
+	b := tarBytes(t, map[string][]byte{"big": bytes.Repeat([]byte("x"), 10000)})
+	path := filepath.Join(t.TempDir(), "a.tar")
+	if err := os.WriteFile(path, b[:2048], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := vfs.NewTarLayer(f, 2048); err == nil {
+		t.Fatal("a truncated archive was accepted")
+	} else {
+		t.Log(err)
+	}
+	// A size larger than the file: no mapping, and still refused.
+	if _, err := vfs.NewTarLayer(f, int64(len(b))); err == nil {
+		t.Fatal("an archive shorter than its size was accepted")
+	}
+}
+
+// TestTarLayerFromFile serves a tar file (mapped into memory on Linux) to
+// many readers and closes it.
+func TestTarLayerFromFile(t *testing.T) {
+	b := tarBytes(t, map[string][]byte{"a/x": []byte("hello"), "b": bytes.Repeat([]byte("y"), 70000)})
+	path := filepath.Join(t.TempDir(), "a.tar")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	l, err := vfs.NewTarLayer(f, int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := readAll(t, l, "a/x"); got != "hello" {
+		t.Errorf("a/x: %q", got)
+	}
+	if got, _ := readAll(t, vfs.NewCopyOnWriteFS(l), "b"); len(got) != 70000 {
+		t.Errorf("b: %d bytes", len(got))
+	}
+	if err := l.(io.Closer).Close(); err != nil {
+		t.Error(err)
+	}
+}

@@ -57,3 +57,25 @@ func openBeneathDir(dir string) *os.File {
 	unix.Close(fd)
 	return d
 }
+
+// mapFile maps the first size bytes of r into memory when r is a regular
+// *os.File at least that long, so a tar layer serves reads with a copy from
+// memory shared by every instance, without a system call per read. It
+// returns nil when r is something else or mapping fails; the layer then
+// reads with ReadAt. The file must not be truncated while mapped (a content
+// addressed blob never is).
+func mapFile(r any, size int64) ([]byte, func() error) {
+	f, ok := r.(*os.File)
+	if !ok || size <= 0 || int64(int(size)) != size {
+		return nil, nil
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() || fi.Size() < size {
+		return nil, nil
+	}
+	data, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return nil, nil
+	}
+	return data, func() error { return unix.Munmap(data) }
+}

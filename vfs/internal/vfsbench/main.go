@@ -99,6 +99,10 @@ func run(guest string, runs int) error {
 	if err != nil {
 		return err
 	}
+	hostLayer, err := vfs.Host(tree, true)
+	if err != nil {
+		return err
+	}
 	// Each run gets a fresh filesystem, as each instance would.
 	subjects := []struct {
 		name string
@@ -111,6 +115,8 @@ func run(guest string, runs int) error {
 		{"dir layer + overlay", mount(func() sys.FS { return vfs.NewCopyOnWriteFS(dirLayer) })},
 		{"tar layer", mount(func() sys.FS { return tarLayer })},
 		{"tar layer + overlay", mount(func() sys.FS { return vfs.NewCopyOnWriteFS(tarLayer) })},
+		// Not an asset layer: a --mount host directory, for the price of os.Root.
+		{"host dir (vfs.Host)", mount(func() sys.FS { return hostLayer })},
 	}
 
 	ctx := context.Background()

@@ -275,6 +275,16 @@ func TestExplodeComponent(t *testing.T) {
 	if err != nil || !md.Component {
 		t.Fatalf("%+v %v", md, err)
 	}
+	named, err := bundle.AddMetadata(wasm, bundle.MetadataEdit{Name: "my-component", Version: "0.1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if md, err := bundle.ReadMetadata(named); err != nil || md.Name != "my-component" || md.Version != "0.1.0" {
+		t.Fatalf("%+v %v", md, err)
+	}
+	if m, _ := wasmbin.Parse(named); m.Custom("component-name") == nil || m.Custom("name") != nil {
+		t.Fatal("a component's name belongs in the component-name section")
+	}
 }
 
 // FuzzExplode checks that every binary the section parser accepts explodes

@@ -171,30 +171,41 @@ func DecodeNames(payload []byte, base int) (*Names, error) {
 			}
 			n.Module = &s
 		case NameFunction:
-			c, err := sr.count("function name count", 2)
-			if err != nil {
-				return nil, err
-			}
-			n.Functions = make([]NameAssoc, 0, c)
-			for i := uint32(0); i < c; i++ {
-				idx, _, err := sr.u32("function index")
-				if err != nil {
-					return nil, err
-				}
-				s, err := sr.name("function name")
-				if err != nil {
-					return nil, err
-				}
-				n.Functions = append(n.Functions, NameAssoc{idx, s})
+			// In a component-name section subsection 1 holds sort names in
+			// another format: what does not decode as a function name map
+			// is kept raw only.
+			if fns, err := decodeNameMap(sr); err == nil {
+				n.Functions = fns
 			}
 		}
 	}
 	return n, nil
 }
 
+func decodeNameMap(r *reader) ([]NameAssoc, error) {
+	c, err := r.count("function name count", 2)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]NameAssoc, 0, c)
+	for i := uint32(0); i < c; i++ {
+		idx, _, err := r.u32("function index")
+		if err != nil {
+			return nil, err
+		}
+		s, err := r.name("function name")
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, NameAssoc{idx, s})
+	}
+	return out, trailing(r, "function name subsection")
+}
+
 // Encode encodes the name section payload: the subsections in order, the
 // module-name and function-name subsections re-encoded from Module and
-// Functions (added in front, in id order, when missing).
+// Functions when those are set (added in front, in id order, when
+// missing), every other subsection as it was.
 func (n *Names) Encode() []byte {
 	enc := func(id byte) []byte {
 		switch id {
@@ -234,11 +245,8 @@ func (n *Names) Encode() []byte {
 	var b []byte
 	for _, s := range append(front, subs...) {
 		p := s.Payload
-		if s.ID == NameModule || s.ID == NameFunction {
-			p = enc(s.ID)
-			if p == nil {
-				continue
-			}
+		if e := enc(s.ID); e != nil {
+			p = e
 		}
 		b = append(b, s.ID)
 		b = AppendU32(b, uint32(len(p)))

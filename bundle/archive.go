@@ -77,7 +77,7 @@ func OpenArchive(ra io.ReaderAt, size int64, name string, opts Options) (*Packag
 	limit := opts.maxSize()
 	cr := &counter{r: io.NewSectionReader(ra, 0, size)}
 	tr := tar.NewReader(cr)
-	p := &Package{ra: ra, name: name}
+	p := &Package{ra: ra, size: size, name: name}
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %w: %s", name, ErrInvalidArchive, fmt.Sprintf(format, args...))
 	}

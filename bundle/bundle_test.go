@@ -175,6 +175,12 @@ func TestBuildAndOpen(t *testing.T) {
 	if _, err := ra.ReadAt(raw, off); err != nil || string(raw) != "print('hello')\n" {
 		t.Fatalf("FileRange: %q, %v", raw, err)
 	}
+	if ra, size, ok := b.Archive(); !ok || size != int64(len(b1)) || ra == nil {
+		t.Fatal("Archive of a bundle")
+	}
+	if d, ok := p.Dir(); !ok || d != dir {
+		t.Fatal("Dir of a directory package")
+	}
 	if _, err := b.Open("notes.txt"); !errors.Is(err, bundle.ErrNotExist) {
 		t.Fatalf("Open(notes.txt): %v", err)
 	}

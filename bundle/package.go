@@ -47,6 +47,7 @@ type Package struct {
 	digest Digest
 	dir    string      // directory package: its root on the host
 	ra     io.ReaderAt // bundle: the archive
+	size   int64       // bundle: its size
 	closer io.Closer
 	name   string // for errors: the directory or bundle path
 }
@@ -140,6 +141,21 @@ func (p *Package) FileRange(name string) (ra io.ReaderAt, off, size int64, ok bo
 	}
 	return p.ra, f.off, f.Size, true, nil
 }
+
+// Archive returns the verified bundle a package was opened from and its
+// size, so a layer can serve it without extracting (vfs.NewTarLayer); ok
+// is false for a directory package. Entries under .wrun/ are the release
+// signature, not package files.
+func (p *Package) Archive() (ra io.ReaderAt, size int64, ok bool) {
+	if p.ra == nil {
+		return nil, 0, false
+	}
+	return p.ra, p.size, true
+}
+
+// Dir returns the directory a package was loaded from; ok is false for a
+// bundle.
+func (p *Package) Dir() (dir string, ok bool) { return p.dir, p.ra == nil }
 
 // verifyReader verifies size and SHA-256 at EOF (ggcr internal/verify).
 type verifyReader struct {

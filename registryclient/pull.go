@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/Masterminds/semver/v3"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -371,7 +370,7 @@ func (c *Client) cleanupExtractions() {
 		if err != nil {
 			continue
 		}
-		if pid != os.Getpid() && syscall.Kill(pid, 0) == syscall.ESRCH {
+		if pid != os.Getpid() && !processAlive(pid) {
 			os.RemoveAll(filepath.Join(c.packagesDir(), e.Name()))
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sys/unix"
 	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
@@ -177,43 +176,6 @@ func (l *layoutRepo) Tags(ctx context.Context, last string, fn func([]string) er
 func isManifest(mt string) bool {
 	return mt == ocispec.MediaTypeImageManifest || mt == ocispec.MediaTypeImageIndex ||
 		mt == "application/vnd.docker.distribution.manifest.v2+json"
-}
-
-// lockFile takes an advisory lock on path, creating it.
-func lockFile(path string, exclusive bool) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	how := unix.LOCK_SH
-	if exclusive {
-		how = unix.LOCK_EX
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if !errors.Is(err, unix.EINTR) {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { f.Close() }, nil
-}
-
-// tryLockFile takes an exclusive lock on an existing file without waiting;
-// ok is false when another process holds it.
-func tryLockFile(path string) (unlock func(), ok bool) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if err != nil {
-		return nil, false
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		return nil, false
-	}
-	return func() { f.Close() }, true
 }
 
 // transport refuses every request when offline and marks network failures

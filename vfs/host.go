@@ -20,13 +20,19 @@ import (
 type hostFS struct {
 	sys.UnimplementedFS
 	root     *os.Root
+	beneath  *os.File // the same directory, for openat2; nil without it
 	readOnly bool
 }
 
 var _ sys.FS = (*hostFS)(nil)
 
 // Close releases the directory handle. The layer must not be used after.
-func (h *hostFS) Close() error { return h.root.Close() }
+func (h *hostFS) Close() error {
+	if h.beneath != nil {
+		h.beneath.Close()
+	}
+	return h.root.Close()
+}
 
 // hostName turns a path from wazero into a name relative to the root,
 // keeping a trailing slash (the kernel then requires a directory).
@@ -91,6 +97,12 @@ func (h *hostFS) OpenFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File,
 			return nil, sys.EROFS
 		}
 	}
+	if fd, errno, ok := h.openat2(name, toOsFlag(flag), uint32(perm.Perm())); ok {
+		if errno != 0 {
+			return nil, errno
+		}
+		return &hostFile{f: os.NewFile(uintptr(fd), "."), fd: fd, flag: flag, readOnly: h.readOnly}, 0
+	}
 	f, err := h.root.OpenFile(name, toOsFlag(flag), perm)
 	if err != nil {
 		return nil, errnoOf(err)
@@ -100,6 +112,9 @@ func (h *hostFS) OpenFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File,
 
 // Lstat implements sys.FS.
 func (h *hostFS) Lstat(p string) (wsys.Stat_t, sys.Errno) {
+	if st, errno, ok := h.statBeneath(hostName(p), false); ok {
+		return st, errno
+	}
 	fi, err := h.root.Lstat(hostName(p))
 	if err != nil {
 		return wsys.Stat_t{}, errnoOf(err)
@@ -109,6 +124,9 @@ func (h *hostFS) Lstat(p string) (wsys.Stat_t, sys.Errno) {
 
 // Stat implements sys.FS.
 func (h *hostFS) Stat(p string) (wsys.Stat_t, sys.Errno) {
+	if st, errno, ok := h.statBeneath(hostName(p), true); ok {
+		return st, errno
+	}
 	fi, err := h.root.Stat(hostName(p))
 	if err != nil {
 		return wsys.Stat_t{}, errnoOf(err)

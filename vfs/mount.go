@@ -40,7 +40,7 @@ func Host(dir string, readOnly bool) (sys.FS, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mount %q: %w", dir, err)
 	}
-	return &hostFS{root: root, readOnly: readOnly}, nil
+	return &hostFS{root: root, beneath: openBeneathDir(dir), readOnly: readOnly}, nil
 }
 
 // FSConfig returns the wazero filesystem configuration that mounts every

@@ -240,7 +240,7 @@ const maxManifestSize = 4 << 20
 // copyManifest copies a manifest and every blob it references from src into
 // the cache, blobs in parallel, the manifest last (so a cached manifest
 // always has its blobs). It returns the parsed manifest and bytes fetched.
-func (c *cache) copyManifest(ctx context.Context, src content.Fetcher, root ocispec.Descriptor, count func(int64)) (*ocispec.Manifest, int64, error) {
+func (c *cache) copyManifest(ctx context.Context, src content.Fetcher, root ocispec.Descriptor, prog *progress) (*ocispec.Manifest, int64, error) {
 	if root.Size > maxManifestSize {
 		return nil, 0, fmt.Errorf("%w: manifest %s is %d bytes, over the %d-byte limit", ErrInvalidArtifact, root.Digest, root.Size, maxManifestSize)
 	}
@@ -268,12 +268,13 @@ func (c *cache) copyManifest(ctx context.Context, src content.Fetcher, root ocis
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, 0, fmt.Errorf("%w: manifest %s: %v", ErrInvalidArtifact, root.Digest, err)
 	}
+	prog.setTotal(&m)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)
 	sizes := make([]int64, len(m.Layers)+1)
 	for i, d := range append([]ocispec.Descriptor{m.Config}, m.Layers...) {
 		g.Go(func() error {
-			n, err := c.fill(gctx, src, d, count)
+			n, err := c.fill(gctx, src, d, prog.add)
 			sizes[i] = n
 			return err
 		})

@@ -22,9 +22,9 @@ const progressDelay = time.Second
 // Otherwise it writes nothing.
 type progress struct {
 	n     atomic.Int64
+	total atomic.Int64 // 0: unknown
 	stop  chan struct{}
 	wg    sync.WaitGroup
-	total int64
 }
 
 func isTerminal(w io.Writer) bool {
@@ -36,12 +36,7 @@ func isTerminal(w io.Writer) bool {
 // total size.
 func (c *Client) newProgress(what string, m *ocispec.Manifest) *progress {
 	p := &progress{stop: make(chan struct{})}
-	if m != nil {
-		p.total = m.Config.Size
-		for _, l := range m.Layers {
-			p.total += l.Size
-		}
-	}
+	p.setTotal(m)
 	w := c.opts.Progress
 	if w == nil || !isTerminal(w) {
 		return p
@@ -54,7 +49,7 @@ func (c *Client) newProgress(what string, m *ocispec.Manifest) *progress {
 			return
 		case <-time.After(progressDelay):
 		}
-		max := p.total
+		max := p.total.Load()
 		if max <= 0 {
 			max = -1
 		}
@@ -84,6 +79,18 @@ func (c *Client) newProgress(what string, m *ocispec.Manifest) *progress {
 }
 
 func (p *progress) add(n int64) { p.n.Add(n) }
+
+// setTotal sets the expected size from a manifest (nil: unknown).
+func (p *progress) setTotal(m *ocispec.Manifest) {
+	if m == nil {
+		return
+	}
+	total := m.Config.Size
+	for _, l := range m.Layers {
+		total += l.Size
+	}
+	p.total.Store(total)
+}
 
 func (p *progress) done() {
 	close(p.stop)

@@ -77,7 +77,7 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 			return nil, err
 		}
 		prog := c.newProgress(ref, m)
-		m, _, err = c.cache.copyManifest(ctx, s, desc, prog.add)
+		m, _, err = c.cache.copyManifest(ctx, s, desc, prog)
 		prog.done()
 		if err != nil {
 			return nil, fmt.Errorf("pulling %s: %w", ref, netError(err))

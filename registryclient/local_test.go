@@ -113,3 +113,32 @@ func TestRegistryEnvAndQuietProgress(t *testing.T) {
 		t.Fatalf("progress written to a non-terminal: %q", progress.String())
 	}
 }
+
+func TestPublishBundleFile(t *testing.T) {
+	c, _ := newClient(t, Options{})
+	dir := plainPackage(t, "example:hello", "1.0.0")
+	src, err := bundle.LoadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "hello.wrun")
+	if err := src.WriteArchiveFile(file); err != nil {
+		t.Fatal(err)
+	}
+	bp, err := bundle.OpenFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bp.Close()
+	if _, err := c.Publish(context.Background(), bp); err != nil {
+		t.Fatal(err)
+	}
+	r := mustPull(t, c, "example:hello@1.0.0")
+	if r.Root.Digest() != src.Digest() {
+		t.Fatalf("pulled %s, bundle %s", r.Root.Digest(), src.Digest())
+	}
+	// A bundle file is also a local reference Pull resolves.
+	if r := mustPull(t, c, file); r.Root.Digest() != src.Digest() || r.Root.Dir != "" {
+		t.Fatalf("Pull(bundle) = %s in %q", r.Root.Digest(), r.Root.Dir)
+	}
+}

@@ -139,8 +139,8 @@ func (v VersionSpec) Check(ver *semver.Version) bool {
 // ParseRef classifies and parses a reference string:
 //
 //   - a path: ".", "..", or starting with "./", "../", "/" or "~", or
-//     anything without ':' that contains '/' or ends in .wasm or .tar
-//     (KindPath);
+//     anything without ':' that contains '/' or ends in .wasm, .wrun (a
+//     bundle) or .tar (KindPath);
 //   - namespace:name[@version] (KindPackage);
 //   - host[:port]/repository:tag or host[:port]/repository@sha256:…
 //     (KindOCI; the tag or digest is required).
@@ -191,7 +191,7 @@ func isPath(s string) bool {
 		return len(s) > 2 && s[1] == ':' && (s[2] == '\\' || s[2] == '/')
 	}
 	return strings.Contains(s, "/") || strings.Contains(s, `\`) ||
-		strings.HasSuffix(s, ".wasm") || strings.HasSuffix(s, ".tar")
+		strings.HasSuffix(s, ".wasm") || strings.HasSuffix(s, ".wrun") || strings.HasSuffix(s, ".tar")
 }
 
 // newestMatching returns the highest version among tags satisfying spec.

@@ -30,6 +30,7 @@ func TestParseRef(t *testing.T) {
 		{"/abs/dir", KindPath, "/abs/dir"},
 		{".", KindPath, "."},
 		{"bundle.tar", KindPath, "bundle.tar"},
+		{"hello.wrun", KindPath, "hello.wrun"},
 		{"ghcr.io/org/app", KindPath, "ghcr.io/org/app"}, // no tag: not OCI
 	} {
 		r, err := ParseRef(tc.in)

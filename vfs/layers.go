@@ -477,3 +477,27 @@ func merge(dst, src *node) {
 		dst.kids[name] = k // shared: frozen nodes are never modified
 	}
 }
+
+// Sub returns the directory dir of a read-only asset layer (NewDirLayer,
+// NewMapLayer, NewTarLayer, NewUnion) as a layer of its own, sharing its
+// bytes: how a package's `[[assets]] from = "static"` is mounted out of the
+// package archive. Links inside it that lead out of dir fail with EPERM, as
+// any link leaving a layer does. Other layers are refused.
+func Sub(layer sys.FS, dir string) (sys.FS, error) {
+	t, ok := layer.(*tree)
+	if !ok || !t.readOnly {
+		return nil, fmt.Errorf("sub %q: not a read-only asset layer of package vfs", dir)
+	}
+	p, err := cleanEntry(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sub: %w", err)
+	}
+	r, errno := t.resolve(p, true)
+	if errno != 0 {
+		return nil, fmt.Errorf("sub %q: %w", dir, errno)
+	}
+	if !r.n.isDir() {
+		return nil, fmt.Errorf("sub %q: not a directory", dir)
+	}
+	return &tree{readOnly: true, root: r.n}, nil
+}

@@ -197,7 +197,7 @@ func TestKilledPull(t *testing.T) {
 	if ps := c.cache.partials(); len(ps) != 0 {
 		t.Fatalf("partials left after the next pull: %v", ps)
 	}
-	b, err := os.ReadFile(filepath.Join(r.Root.Dir, "data", "blob.bin"))
+	b, err := os.ReadFile(filepath.Join(pkgDir(r.Root), "data", "blob.bin"))
 	if err != nil || len(b) != 12<<20 {
 		t.Fatalf("pulled %d bytes, %v", len(b), err)
 	}

@@ -105,3 +105,8 @@ func mustPull(t testing.TB, c *Client, ref string) *Resolved {
 }
 
 func testHomeAt(d string) home.Dirs { return home.Dirs{Data: d, Cache: filepath.Join(d, "cache")} }
+
+func pkgDir(p *Package) string {
+	d, _ := p.Dir()
+	return d
+}

@@ -88,7 +88,7 @@ to = "/static"
 	publishDir(t, c, dir)
 	r := mustPull(t, c, "example:site@0.1.0")
 	for name, want := range map[string]string{"static/index.html": "<h1>hi</h1>", "static/css/site.css": "body{}"} {
-		got, err := os.ReadFile(filepath.Join(r.Root.Dir, filepath.FromSlash(name)))
+		got, err := os.ReadFile(filepath.Join(pkgDir(r.Root), filepath.FromSlash(name)))
 		if err != nil || string(got) != want {
 			t.Errorf("%s = %q, %v", name, got, err)
 		}
@@ -138,7 +138,7 @@ func TestPublishBundleFile(t *testing.T) {
 		t.Fatalf("pulled %s, bundle %s", r.Root.Digest(), src.Digest())
 	}
 	// A bundle file is also a local reference Pull resolves.
-	if r := mustPull(t, c, file); r.Root.Digest() != src.Digest() || r.Root.Dir != "" {
-		t.Fatalf("Pull(bundle) = %s in %q", r.Root.Digest(), r.Root.Dir)
+	if r := mustPull(t, c, file); r.Root.Digest() != src.Digest() || pkgDir(r.Root) != "" {
+		t.Fatalf("Pull(bundle) = %s in %q", r.Root.Digest(), pkgDir(r.Root))
 	}
 }

@@ -15,16 +15,13 @@ import (
 const LockName = "wrun.lock"
 
 // Package is a resolved package: a bundle.Package (manifest, files,
-// content digest, signature; read its files with Open or FS) and where it
-// came from. Packages Pull fetched are extracted read-only in the cache and
+// content digest, signature; read its files with Open or FS; Dir gives the
+// directory holding them, the cache entry of a pulled package or the
+// project directory of a local one) and where it came from. Packages Pull fetched are extracted read-only in the cache and
 // were verified (content digest, and signature against the trusted keys)
 // on this pull.
 type Package struct {
 	*bundle.Package
-	// Dir is the directory holding the package's files at their relative
-	// paths: the cache entry of a pulled package, the project directory of
-	// a local one, "" for a bundle file (use FS).
-	Dir string
 	// Ref is the OCI reference it was pulled from ("" for a local package);
 	// Descriptor is its OCI manifest's descriptor.
 	Ref        string
@@ -42,10 +39,11 @@ func (p *Package) Version() string { return p.Manifest.Package.Version }
 // Wasm returns the host path of the package's [run] wasm, or "" when it
 // has none (a runtime-based or assets package) or is not on disk.
 func (p *Package) Wasm() string {
-	if p.Manifest.Run.Wasm == "" || p.Dir == "" {
+	dir, ok := p.Dir()
+	if p.Manifest.Run.Wasm == "" || !ok {
 		return ""
 	}
-	return filepath.Join(p.Dir, filepath.FromSlash(p.Manifest.Run.Wasm))
+	return filepath.Join(dir, filepath.FromSlash(p.Manifest.Run.Wasm))
 }
 
 // packageVersion parses a manifest's version.

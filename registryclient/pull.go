@@ -153,7 +153,7 @@ func (c *Client) loadVerified(dir, ref string, ann map[string]string) (*Package,
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrSignature, ref, err)
 	}
-	return &Package{Package: bp, Dir: dir, Ref: ref, Verification: v}, nil
+	return &Package{Package: bp, Ref: ref, Verification: v}, nil
 }
 
 // extract writes a cached artifact's files into dir: into a temp dir first,

@@ -127,7 +127,7 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Resolved, error) {
 			if err != nil {
 				return nil, err
 			}
-			root = &Package{Package: bp, Dir: r.Path}
+			root = &Package{Package: bp}
 			lockPath = filepath.Join(r.Path, LockName)
 			break
 		}
@@ -248,8 +248,8 @@ func requirements(p *Package) (map[string]VersionSpec, error) {
 }
 
 func describe(p *Package) string {
-	if p.Ref == "" && p.Dir != "" {
-		return p.Dir
+	if dir, ok := p.Dir(); ok && p.Ref == "" {
+		return dir
 	}
 	return p.Name() + "@" + p.Version()
 }

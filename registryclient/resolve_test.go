@@ -68,7 +68,7 @@ func TestResolveDirectoryProject(t *testing.T) {
 	if r.Runtime == nil || r.Runtime.Name() != "example:rt" || r.Runtime.Wasm() == "" {
 		t.Fatalf("runtime = %+v", r.Runtime)
 	}
-	b, err := os.ReadFile(filepath.Join(r.Package("example:lib").Dir, "data", "version.txt"))
+	b, err := os.ReadFile(filepath.Join(pkgDir(r.Package("example:lib")), "data", "version.txt"))
 	if err != nil || string(b) != "example:lib@1.2.0" {
 		t.Fatalf("lib content %q, %v", b, err)
 	}

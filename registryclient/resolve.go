@@ -89,7 +89,9 @@ func readLock(path string) (*Lock, error) {
 func (l *Lock) encode() []byte {
 	var b bytes.Buffer
 	b.WriteString("# wrun.lock: resolved dependencies, written by wrun. Do not edit; run with --refresh to re-resolve.\n")
-	_ = toml.NewEncoder(&b).Encode(l)
+	enc := toml.NewEncoder(&b)
+	enc.Indent = ""
+	_ = enc.Encode(l)
 	return b.Bytes()
 }
 

@@ -146,4 +146,16 @@ func TestRegistryDepsWarm(t *testing.T) {
 	if n := ct3.n.Load(); n != 0 {
 		t.Fatalf("warm pull with locked dependencies made %d requests", n)
 	}
+	// A directory project: its ranges are locked in wrun.lock, so the
+	// second run makes no request either.
+	proj := appDir(t, map[string]string{"example:lib": "^1"})
+	c4, _ := newClient(t, Options{Home: h, Registry: reg.Host})
+	if got := versionsOf(mustPull(t, c4, proj)); got != "example:lib@1.1.0 example:rt@1.0.0" {
+		t.Fatalf("project resolved %s", got)
+	}
+	c5, ct5 := newClient(t, Options{Home: h, Registry: reg.Host})
+	mustPull(t, c5, proj)
+	if n := ct5.n.Load(); n != 0 {
+		t.Fatalf("warm run of a locked project made %d requests", n)
+	}
 }

@@ -2,6 +2,9 @@ package runtime
 
 import (
 	goruntime "runtime"
+
+	"github.com/wrun-dev/wrun/internal/home"
+	"github.com/wrun-dev/wrun/registryclient"
 )
 
 // Config configures a Runtime. It is immutable: every With method returns a
@@ -10,6 +13,8 @@ type Config struct {
 	cacheDir string // "" with inMemory: cache in memory only
 	inMemory bool
 	workers  int
+	home     home.Dirs
+	registry registryclient.Options
 }
 
 // NewConfig returns the default configuration: an on-disk compilation cache
@@ -36,5 +41,14 @@ func (c Config) WithInMemoryCache() Config {
 // functions in parallel on a cold start. Values below 1 mean 1.
 func (c Config) WithCompilationWorkers(n int) Config {
 	c.workers = max(n, 1)
+	return c
+}
+
+// WithRegistry configures how Load resolves and fetches packages: the
+// registry override, offline mode, progress output, signing key and so on.
+// The zero value is registryclient's default (config.toml, WRUN_REGISTRY,
+// the embedded local store).
+func (c Config) WithRegistry(o registryclient.Options) Config {
+	c.registry = o
 	return c
 }

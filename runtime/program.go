@@ -70,7 +70,15 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 		}
 		ctx = experimental.WithMemoryAllocator(ctx, cappedAllocator(cfg.maxPages))
 	}
-	fsc, err := vfs.FSConfig(cfg.mounts)
+	mounts := cfg.mounts
+	if cfg.scratch >= 0 && !slices.ContainsFunc(mounts, func(m vfs.Mount) bool { return m.Guest == "/tmp" }) {
+		size := cfg.scratch
+		if size == 0 {
+			size = DefaultScratchBytes
+		}
+		mounts = append(slices.Clip(mounts), vfs.Mount{Guest: "/tmp", FS: vfs.NewMemFS(size)})
+	}
+	fsc, err := vfs.FSConfig(mounts)
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,12 @@ type RunConfig struct {
 	nanotime  sys.Nanotime
 	randSrc   io.Reader
 	startFunc string
+	scratch   int64
 }
+
+// DefaultScratchBytes caps the in-memory /tmp every run gets unless
+// WithScratch says otherwise or a mount takes /tmp.
+const DefaultScratchBytes = 64 << 20
 
 // NewRunConfig returns the default RunConfig.
 func NewRunConfig() RunConfig { return RunConfig{} }
@@ -78,3 +83,9 @@ func (c RunConfig) WithRandSource(r io.Reader) RunConfig { c.randSrc = r; return
 
 // WithStartFunction sets the export a run calls; "" means "_start".
 func (c RunConfig) WithStartFunction(name string) RunConfig { c.startFunc = name; return c }
+
+// WithScratch sets the size cap of the run's in-memory /tmp, a fresh empty
+// filesystem per run; a write past the cap fails (ENOSPC, which WASI
+// preview 1 reports as EIO). 0 means DefaultScratchBytes; a negative size
+// means no /tmp.
+func (c RunConfig) WithScratch(bytes int64) RunConfig { c.scratch = bytes; return c }

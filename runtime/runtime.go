@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -12,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wrun-dev/wrun/internal/home"
+	"github.com/wrun-dev/wrun/registryclient"
 )
 
 const wasiModule = wasi_snapshot_preview1.ModuleName
@@ -20,10 +22,23 @@ const wasiModule = wasi_snapshot_preview1.ModuleName
 // preview 1 instantiated in it, and its compilation cache. It is safe for
 // concurrent use. Close it to release both.
 type Runtime struct {
+	cfg     Config
 	wz      wazero.Runtime
 	cache   wazero.CompilationCache
 	wasi    map[string]api.FunctionDefinition // what WASI preview 1 provides
 	workers int
+
+	clientOnce sync.Once
+	client     *registryclient.Client
+	clientErr  error
+}
+
+// home locates wrun's state: the Config's, else the environment's.
+func (r *Runtime) home() (home.Dirs, error) {
+	if r.cfg.home != (home.Dirs{}) {
+		return r.cfg.home, nil
+	}
+	return home.Locate()
 }
 
 // New returns a Runtime configured by cfg.
@@ -35,7 +50,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	default:
 		dir := cfg.cacheDir
 		if dir == "" {
-			dirs, err := home.Locate()
+			dirs, err := (&Runtime{cfg: cfg}).home()
 			if err != nil {
 				return nil, err
 			}
@@ -59,7 +74,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		cache.Close(ctx)
 		return nil, fmt.Errorf("instantiating WASI preview 1: %w", err)
 	}
-	return &Runtime{wz: wz, cache: cache, wasi: wasi.ExportedFunctions(), workers: max(cfg.workers, 1)}, nil
+	return &Runtime{cfg: cfg, wz: wz, cache: cache, wasi: wasi.ExportedFunctions(), workers: max(cfg.workers, 1)}, nil
 }
 
 // Close releases the wazero runtime and every program compiled by it.

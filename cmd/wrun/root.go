@@ -8,27 +8,73 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wrun-dev/wrun/registryclient"
 )
 
-// globalOptions are the flags every command takes.
+// globalOptions are the streams and the flags every command takes.
 type globalOptions struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+
+	registry string // --registry
+	config   string // --config
+	offline  bool   // --offline
+	refresh  bool   // --refresh
+}
+
+// registryOptions are the registryclient options the global flags select.
+func (g *globalOptions) registryOptions() registryclient.Options {
+	return registryclient.Options{
+		ConfigPath: g.config,
+		Registry:   g.registry,
+		Offline:    g.offline,
+		Refresh:    g.refresh,
+		Progress:   g.stderr,
+	}
 }
 
 func newRootCmd(g *globalOptions) *cobra.Command {
+	o := &runOptions{}
 	root := &cobra.Command{
-		Use:           "wrun [REF] [-- ARGS...]",
-		Short:         "Run WebAssembly packages under wazero",
+		Use:   "wrun [flags] REF [-- ARGS...]",
+		Short: "Run WebAssembly packages under wazero",
+		Long: `wrun runs WebAssembly packages under wazero with WASI preview 1.
+
+"wrun REF" is short for "wrun run REF": REF is a package (example:hello@1.0.0,
+a range like example:hello@^1.0, or example:hello for the newest), a plain OCI
+reference (host/repo:tag), a package directory, a bundle file or a .wasm file.`,
+		Example: `  wrun example:hello@1.0.0 -- --name world
+  wrun run ./app
+  wrun publish ./app && wrun ls example`,
+		Args:          cobra.ArbitraryArgs,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return o.run(cmd.Context(), g, args[0], guestArgs(args[1:]), false)
+		},
 	}
 	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
+	root.Flags().SetInterspersed(false)
+	o.addFlags(root.Flags())
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.registry, "registry", "", "use this registry for every package: a name from config.toml, host[:port], \"local\" or an OCI layout path (default $WRUN_REGISTRY, then config.toml)")
+	pf.StringVar(&g.config, "config", "", "config file in the wasm-pkg-tools format (default $WRUN_HOME/config.toml)")
+	pf.BoolVar(&g.offline, "offline", false, "make no network request: only cached packages resolve")
+	pf.BoolVar(&g.refresh, "refresh", false, "ignore wrun.lock and cached resolutions: resolve versions again")
 	root.AddCommand(
 		newRunCmd(g),
+		newTestCmd(g),
+		newPublishCmd(g),
+		newPullCmd(g),
+		newLsCmd(g),
+		newCacheCmd(g),
 		newPreinitCmd(g),
 		newBuildCmd(g),
 		newDigestCmd(g),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wrun-dev/wrun/runtime"
 	"github.com/wrun-dev/wrun/vfs"
@@ -23,48 +24,63 @@ type runOptions struct {
 	timeout    time.Duration
 	maxMemory  string
 	noCache    bool
+	assets     []string
+	tmp        string
 }
 
 func newRunCmd(g *globalOptions) *cobra.Command {
 	o := &runOptions{}
 	cmd := &cobra.Command{
 		Use:   "run TARGET [-- ARGS...]",
-		Short: "Run a WebAssembly program",
-		Long: `Run a WebAssembly program under wazero with WASI preview 1.
+		Short: "Run a package or a WebAssembly program",
+		Long: `Run a package or a WebAssembly program under wazero with WASI preview 1.
 
-TARGET is a .wasm file. Arguments after TARGET (or after --) go to the
-program. The host environment is not passed on unless --env-inherit is given.
-wrun exits with the program's exit code.`,
+TARGET is a .wasm file, a package directory (with wrun.toml), a bundle file,
+a package reference (example:hello@1.0.0) or an OCI reference. Arguments
+after TARGET (or after --) go to the program, after the package's own
+[run] args. The host environment is not passed on unless --env-inherit is
+given. wrun exits with the program's exit code.`,
 		Example: `  wrun run hello.wasm -- --name world
-  wrun run --mount ./data:/data --env LANG=C app.wasm`,
+  wrun run --mount ./data:/data --env LANG=C app.wasm
+  wrun run ./app -- input.txt`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			guestArgs := args[1:]
-			if len(guestArgs) > 0 && guestArgs[0] == "--" {
-				guestArgs = guestArgs[1:]
-			}
-			return o.run(cmd.Context(), g, args[0], guestArgs)
+			return o.run(cmd.Context(), g, args[0], guestArgs(args[1:]), false)
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
-	f := cmd.Flags()
+	o.addFlags(cmd.Flags())
+	return cmd
+}
+
+// guestArgs drops the "--" that may separate TARGET from the guest's args.
+func guestArgs(args []string) []string {
+	if len(args) > 0 && args[0] == "--" {
+		return args[1:]
+	}
+	return args
+}
+
+func (o *runOptions) addFlags(f *pflag.FlagSet) {
 	f.StringArrayVar(&o.mounts, "mount", nil, "mount a host directory: HOST:GUEST[:ro] (read-write unless :ro; repeatable)")
+	f.StringArrayVar(&o.assets, "asset", nil, "mount a host directory read-only with a private writable overlay: DIR:GUEST (the host dir never changes; repeatable)")
 	f.StringArrayVar(&o.env, "env", nil, "set a guest environment variable: K=V (repeatable)")
 	f.BoolVar(&o.envInherit, "env-inherit", false, "pass the host environment to the guest (--env wins)")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the program after this long, e.g. 5s (0: no limit)")
 	f.StringVar(&o.maxMemory, "max-memory", "", "cap the program's linear memory, e.g. 256MiB (default: the module's own maximum)")
+	f.StringVar(&o.tmp, "tmp", "64MiB", "size of the in-memory /tmp (0 for none)")
 	f.BoolVar(&o.noCache, "no-cache", false, "compile in memory only: neither read nor write the compilation cache")
-	return cmd
 }
 
-func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, args []string) error {
+// run runs target with args; test runs the package's tests instead.
+func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, args []string, test bool) error {
 	rc, err := o.runConfig(g)
 	if err != nil {
 		return err
 	}
 	rc = rc.WithArgs(args...)
 
-	cfg := runtime.NewConfig()
+	cfg := runtime.NewConfig().WithRegistry(g.registryOptions())
 	if o.noCache {
 		cfg = cfg.WithInMemoryCache()
 	}
@@ -74,16 +90,30 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 	}
 	defer rt.Close(context.WithoutCancel(ctx))
 
-	prog, err := rt.CompileFile(ctx, target)
-	if err != nil {
-		return err
+	var run func(context.Context, runtime.RunConfig) error
+	if strings.HasSuffix(target, ".wasm") && !test {
+		prog, err := rt.CompileFile(ctx, target)
+		if err != nil {
+			return err
+		}
+		run = prog.Run
+	} else {
+		pkg, err := rt.Load(ctx, target)
+		if err != nil {
+			return err
+		}
+		defer pkg.Close(context.WithoutCancel(ctx))
+		run = pkg.Run
+		if test {
+			run = pkg.Test
+		}
 	}
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 	}
-	err = prog.Run(ctx, rc)
+	err = run(ctx, rc)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && o.timeout > 0:
 		return fmt.Errorf("%s timed out after %s", target, o.timeout)
@@ -125,6 +155,25 @@ func (o *runOptions) runConfig(g *globalOptions) (runtime.RunConfig, error) {
 			return rc, err
 		}
 		rc = rc.WithMount(m)
+	}
+	for _, spec := range o.assets {
+		dir, guest, ok := strings.Cut(spec, ":")
+		if !ok || dir == "" || !strings.HasPrefix(guest, "/") {
+			return rc, fmt.Errorf("--asset %q: want DIR:GUEST, with GUEST an absolute path like /static", spec)
+		}
+		fs, err := vfs.Asset(dir)
+		if err != nil {
+			return rc, fmt.Errorf("--asset %q: %w", spec, err)
+		}
+		rc = rc.WithMount(vfs.Mount{Guest: guest, FS: fs})
+	}
+	switch n, err := humanize.ParseBytes(o.tmp); {
+	case err != nil:
+		return rc, fmt.Errorf("--tmp %q: want a size like 64MiB, or 0 for no /tmp", o.tmp)
+	case n == 0:
+		rc = rc.WithScratch(-1)
+	default:
+		rc = rc.WithScratch(int64(n))
 	}
 	return rc, nil
 }

@@ -67,8 +67,12 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 	}
 	dir := filepath.Join(c.packagesDir(), desc.Digest.Encoded())
 	if m != nil {
-		if p, err := c.loadExtracted(dir, m); err == nil {
+		p, err := c.loadExtracted(dir, m)
+		if err == nil {
 			return p, c.rememberTag(t, repo, tag, desc)
+		}
+		if errors.Is(err, ErrSignature) {
+			return nil, err // the content is fine; policy refuses it
 		}
 	}
 	if m == nil || !c.blobsCached(ctx, m) {

@@ -295,3 +295,21 @@ func (c *Client) cachedManifest(dgst string) (ocispec.Descriptor, bool) {
 	d.Size = fi.Size()
 	return d, true
 }
+
+// Reference returns where a package version lives: its OCI reference
+// (host/prefix+namespace/name:version), or LAYOUT:namespace/name:version
+// for a local store. For messages such as "published … to …".
+func (c *Client) Reference(name, version string) (string, error) {
+	n, err := ParseName(name)
+	if err != nil {
+		return "", err
+	}
+	t, err := c.target(n)
+	if err != nil {
+		return "", err
+	}
+	if t.Host == "" {
+		return t.Layout + ":" + t.Repository(n) + ":" + version, nil
+	}
+	return t.Reference(n, version), nil
+}

@@ -142,3 +142,15 @@ func TestPublishBundleFile(t *testing.T) {
 		t.Fatalf("Pull(bundle) = %s in %q", r.Root.Digest(), pkgDir(r.Root))
 	}
 }
+
+func TestReference(t *testing.T) {
+	h := testHome(t)
+	c, _ := newClient(t, Options{Home: h})
+	if got, _ := c.Reference("example:hello", "1.0.0"); got != h.Store()+":example/hello:1.0.0" {
+		t.Errorf("local Reference = %s", got)
+	}
+	c, _ = newClient(t, Options{Home: h, Registry: "127.0.0.1:5000"})
+	if got, _ := c.Reference("example:hello", "1.0.0"); got != "127.0.0.1:5000/example/hello:1.0.0" {
+		t.Errorf("remote Reference = %s", got)
+	}
+}

@@ -290,6 +290,11 @@ func (m *Manifest) validate() error {
 		if reserved(a.From) {
 			return bad(key+".from", "%q is under the reserved directory %s/", a.From, ReservedDir)
 		}
+		if a.To == "/" && m.Package.Kind == KindAssets {
+			// An assets package's paths are relative to where its
+			// dependent mounts it: "/" is that mount point itself.
+			continue
+		}
 		if err := claim(key+".to", a.To); err != nil {
 			return err
 		}

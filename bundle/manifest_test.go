@@ -134,3 +134,14 @@ func TestCheckMounts(t *testing.T) {
 		t.Fatalf("%v", err)
 	}
 }
+
+func TestAssetsPackageMountsAtItsRoot(t *testing.T) {
+	lib := "[package]\nname = \"example:lib\"\nversion = \"1.0.0\"\nkind = \"assets\"\n[[assets]]\nfrom = \"lib\"\nto = \"/\"\n"
+	if _, err := bundle.ParseManifest("wrun.toml", []byte(lib)); err != nil {
+		t.Fatalf("an assets package may place its files at its mount point: %v", err)
+	}
+	app := "[package]\nname = \"example:app\"\nversion = \"1.0.0\"\nkind = \"component\"\n[run]\nwasm = \"a.wasm\"\n[[assets]]\nfrom = \"lib\"\nto = \"/\"\n"
+	if _, err := bundle.ParseManifest("wrun.toml", []byte(app)); err == nil || !strings.Contains(err.Error(), "cannot be mounted over") {
+		t.Fatalf("a component mounting over /: %v", err)
+	}
+}

@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"errors"
 	"fmt"
@@ -111,12 +110,21 @@ func (p *Package) ReadFile(name string) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	b := make([]byte, 0, f.Size)
-	buf := bytes.NewBuffer(b)
-	if _, err := io.Copy(buf, rc); err != nil {
-		return nil, err
+	b := make([]byte, f.Size)
+	if _, err := io.ReadFull(rc, b); err != nil {
+		return nil, err // the verifier's report of a short file, or the read error
 	}
-	return buf.Bytes(), nil
+	// Read on to EOF, where the verifier checks size and digest.
+	var probe [1]byte
+	for {
+		_, err := rc.Read(probe[:])
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // raw returns a reader of a file's bytes, unverified, and what to close.

@@ -30,6 +30,10 @@ type pullRecord struct {
 
 const pullRecordPath = bundle.ReservedDir + "/pull.json"
 
+// verifiedIndexPath keeps the file index of an extracted package whose
+// content digest was verified (see loadVerified).
+const verifiedIndexPath = bundle.ReservedDir + "/verified.json"
+
 // fetchPackage makes one package version readable on disk: it resolves
 // repo:tag (from the ref index when cached), copies the artifact into the
 // blob cache, verifies it and extracts it once per manifest digest.
@@ -138,13 +142,36 @@ func (c *Client) loadExtracted(dir string, m *ocispec.Manifest) (*Package, error
 
 // loadVerified loads a package directory and checks it against the
 // artifact's annotations: content digest, then signature.
+//
+// The first load hashes every file and, when the digest matches, keeps the
+// file index in the reserved directory; later loads read the index instead
+// of hashing the files again (a cache entry is extracted from verified
+// blobs, read-only, and never modified), and reads through the package
+// still verify what they read. A local project directory is always hashed.
 func (c *Client) loadVerified(dir, ref string, ann map[string]string) (*Package, error) {
-	bp, err := bundle.LoadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInvalidArtifact, ref, err)
+	want, announced := ann[AnnotationContentDigest]
+	indexPath := filepath.Join(dir, filepath.FromSlash(verifiedIndexPath))
+	var bp *bundle.Package
+	if b, err := os.ReadFile(indexPath); err == nil {
+		var entries []bundle.Entry
+		if json.Unmarshal(b, &entries) == nil {
+			if p, err := bundle.LoadDirIndexed(dir, entries); err == nil && (!announced || want == p.Digest().String()) {
+				bp = p
+			}
+		}
 	}
-	if want, ok := ann[AnnotationContentDigest]; ok && want != bp.Digest().String() {
-		return nil, fmt.Errorf("%w: %s: files have content digest %s, the artifact announces %s; refusing to run it", ErrDigestMismatch, ref, bp.Digest(), want)
+	if bp == nil {
+		p, err := bundle.LoadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %v", ErrInvalidArtifact, ref, err)
+		}
+		if announced && want != p.Digest().String() {
+			return nil, fmt.Errorf("%w: %s: files have content digest %s, the artifact announces %s; refusing to run it", ErrDigestMismatch, ref, p.Digest(), want)
+		}
+		bp = p
+		if b, err := json.Marshal(bp.Files()); err == nil {
+			writeFileAtomic(indexPath, b) // best effort: without it the next load hashes again
+		}
 	}
 	if rel, ok := ann[AnnotationRelease]; ok {
 		sig, err := base64.StdEncoding.DecodeString(ann[AnnotationSignature])

@@ -126,6 +126,39 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 			exe.Name(), exe.Manifest.Package.Kind)
 	}
 
+	// Compile (the slow part, even from the cache) while the layers are
+	// indexed, unless the wasm must be pre-initialized with them first.
+	wasm, err := exe.ReadFile(exe.Manifest.Run.Wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading %s: %w", exe.Name(), exe.Manifest.Run.Wasm, err)
+	}
+	name := exe.Name() + "@" + exe.Version()
+	preinitPending := exe.Manifest.Preinit != nil
+	type result struct {
+		prog *Program
+		err  error
+	}
+	compiled := make(chan result, 1)
+	var done *result
+	wait := func() result {
+		if done == nil {
+			c := <-compiled
+			done = &c
+		}
+		return *done
+	}
+	if !preinitPending {
+		go func() {
+			prog, err := r.Compile(ctx, name, wasm)
+			compiled <- result{prog, err}
+		}()
+		defer func() {
+			if c := wait(); err != nil && c.prog != nil {
+				c.prog.Close(ctx)
+			}
+		}()
+	}
+
 	// Layers: the runtime's own assets and the root's at their absolute
 	// paths, then every dependency's under the path its dependent gives.
 	var layers []vfs.Mount
@@ -177,17 +210,16 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 		p.testArgs, p.testEnv = m.Test.Args, m.Test.Env
 	}
 
-	wasm, err := exe.ReadFile(exe.Manifest.Run.Wasm)
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading %s: %w", exe.Name(), exe.Manifest.Run.Wasm, err)
-	}
-	name := exe.Name() + "@" + exe.Version()
-	if pre := exe.Manifest.Preinit; pre != nil {
+	if preinitPending {
 		if wasm, err = r.preinit(ctx, exe, wasm, p.layers); err != nil {
 			return nil, err
 		}
+		p.prog, err = r.Compile(ctx, name, wasm)
+	} else {
+		c := wait()
+		p.prog, err = c.prog, c.err
 	}
-	if p.prog, err = r.Compile(ctx, name, wasm); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	return p, nil

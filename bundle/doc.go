@@ -40,5 +40,5 @@
 // CanonicalWasmDigest ignores where custom sections sit. All of it goes
 // through the one section codec, internal/wasmbin.
 //
-// MANIFEST.md documents every manifest key.
+// README.md ("The package manifest") documents every manifest key.
 package bundle

@@ -23,7 +23,7 @@ const (
 	KindAssets    = "assets"    // files only
 )
 
-// Manifest is a parsed wrun.toml. See MANIFEST.md for every key.
+// Manifest is a parsed wrun.toml. README.md documents every key.
 type Manifest struct {
 	Package      PackageInfo           `toml:"package" json:"package"`
 	Run          Run                   `toml:"run" json:"run"`

@@ -20,7 +20,7 @@ import (
 	"github.com/wrun-dev/wrun/bundle"
 )
 
-// Media types and annotations of the two artifact layouts (ARTIFACT.md).
+// Media types and annotations of the two artifact layouts (README.md, "wrun package artifacts").
 const (
 	// MediaTypeWasmConfig is the config of a CNCF Wasm OCI artifact.
 	MediaTypeWasmConfig = "application/vnd.wasm.config.v0+json"
@@ -132,7 +132,7 @@ func jsonBlob(mediaType string, v any) (blob, error) {
 	return blob{desc: ocispec.Descriptor{MediaType: mediaType, Digest: digest.FromBytes(b), Size: int64(len(b))}, data: b}, nil
 }
 
-// buildArtifact lays a package out, as ARTIFACT.md describes.
+// buildArtifact lays a package out, as README.md ("wrun package artifacts") describes.
 func buildArtifact(p *bundle.Package, tmpDir string) (*artifact, error) {
 	m := p.Manifest
 	entry := map[string]bundle.Entry{}

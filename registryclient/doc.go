@@ -27,7 +27,7 @@
 // docker credentials and credential helpers (or the auth in config.toml);
 // plain HTTP is used only for loopback hosts and protocol = "http".
 //
-// Artifacts (ARTIFACT.md): a package that is only a wasm is published as an
+// Artifacts (README.md, "wrun package artifacts"): a package that is only a wasm is published as an
 // exact CNCF Wasm OCI artifact, which oras, wkg and wasmtime pull; any other
 // package uses wrun's own artifact type, the wasm still an application/wasm
 // layer. Pull runs both, and plain Wasm artifacts pushed by other tools.

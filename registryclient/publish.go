@@ -18,7 +18,7 @@ import (
 // signature travels with it: the one p carries, or one made with
 // Options.SignKey. A package that is only a
 // wasm becomes a CNCF Wasm OCI artifact, any other a wrun package artifact
-// (ARTIFACT.md). Blobs the registry already has are not sent again.
+// (README.md, "wrun package artifacts"). Blobs the registry already has are not sent again.
 // Publishing the same content twice is a no-op; a version that exists with
 // other content is ErrExists.
 func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descriptor, error) {

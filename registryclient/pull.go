@@ -306,7 +306,7 @@ func (c *Client) extractPlain(ctx context.Context, dir string, m *ocispec.Manife
 	return os.WriteFile(filepath.Join(dir, bundle.ManifestName), []byte(b.String()), 0o444)
 }
 
-// extractWrun handles wrun's own artifact type (ARTIFACT.md).
+// extractWrun handles wrun's own artifact type (README.md, "wrun package artifacts").
 func (c *Client) extractWrun(ctx context.Context, dir string, m *ocispec.Manifest) error {
 	for _, l := range m.Layers {
 		p := l.Annotations[AnnotationPath]

@@ -12,7 +12,7 @@ C_GUESTS   := $(patsubst testdata/c/%.c,$(TESTDATA)/c/%.wasm,$(wildcard testdata
 WAT_GUESTS := $(patsubst testdata/wat/%.wat,$(TESTDATA)/wat/%.wasm,$(wildcard testdata/wat/*.wat))
 WASI_CC    := clang --target=wasm32-wasi -O2 -Wall -Werror -Wl,--strip-debug
 
-.PHONY: build testdata test demo bench lint deps tools clean
+.PHONY: build testdata test demo bench lint deps tools clean python-build python-runtime
 .DELETE_ON_ERROR:
 
 build: $(WRUN)
@@ -49,16 +49,30 @@ $(TOOLS)/oras:
 $(TOOLS)/staticcheck:
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-test: testdata tools
-	WRUN_TESTDATA=$(TESTDATA) WRUN_TOOLS=$(TOOLS) $(GO) test -count=1 -timeout 20m ./...
+# CPython for wasm32-wasi, built from Debian's source package and cached
+# outside the repo by the recipe's hash (runtimes/python/README.md). The
+# package directory's path is kept in $(PYTHON_PATH).
+PYTHON_PATH := $(BUILD)/python-runtime.path
+python-build:
+	@mkdir -p $(BUILD)
+	@bash runtimes/python/build.sh | tail -n 1 > $(PYTHON_PATH).tmp && mv $(PYTHON_PATH).tmp $(PYTHON_PATH)
+	@echo "python:cpython package: $$(cat $(PYTHON_PATH))"
 
-demo: testdata $(WRUN)
-	@bash scripts/demo.sh
+# Build it and publish it to the embedded default registry.
+python-runtime: python-build $(WRUN)
+	$(WRUN) publish "$$(cat $(PYTHON_PATH))"
+
+test: testdata tools python-build
+	WRUN_TESTDATA=$(TESTDATA) WRUN_TOOLS=$(TOOLS) WRUN_PYTHON_RUNTIME="$$(cat $(PYTHON_PATH))" \
+		$(GO) test -count=1 -timeout 20m ./...
+
+demo: testdata python-build $(WRUN)
+	@WRUN_PYTHON_RUNTIME="$$(cat $(PYTHON_PATH))" bash scripts/demo.sh
 
 # Ratios against baselines measured in the same run; BENCH=cli runs one section.
-bench: testdata tools $(WRUN)
+bench: testdata tools python-build $(WRUN)
 	$(GO) build -o $(BUILD)/wrunbench ./internal/cmd/wrunbench
-	WRUN_TESTDATA=$(TESTDATA) WRUN_TOOLS=$(TOOLS) $(BUILD)/wrunbench -wrun $(WRUN) -wazero $(TOOLS)/wazero \
+	WRUN_TESTDATA=$(TESTDATA) WRUN_TOOLS=$(TOOLS) WRUN_PYTHON_RUNTIME="$$(cat $(PYTHON_PATH))" $(BUILD)/wrunbench -wrun $(WRUN) -wazero $(TOOLS)/wazero \
 		-testdata $(TESTDATA) -only "$(BENCH)"
 
 lint: $(TOOLS)/staticcheck

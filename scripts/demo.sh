@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# make demo: run the demo guests with wrun, in a throwaway WRUN_HOME unless one is set.
+# make demo: publish the example packages to the embedded default registry
+# (a local OCI layout under WRUN_HOME, no server) and run them from it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-wrun=.build/wrun
-guests=.build/testdata
-export WRUN_HOME=${WRUN_HOME:-$(mktemp -d)}
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+wrun=$PWD/.build/wrun
+stage=$PWD/.build/demo
+step() { printf '\n\033[1m$ %s\033[0m\n' "${*#$PWD/}"; "$@"; }
 
-step $wrun run $guests/c/hello.wasm -- demo
-step $wrun run $guests/go/hello.wasm -- demo
-mkdir -p "$WRUN_HOME/demo-data"
-step $wrun run --mount "$WRUN_HOME/demo-data:/data" $guests/c/files.wasm /data keep
-step ls -R "$WRUN_HOME/demo-data"
+# example:hello is a plain wasm package, built from testdata/c/hello.c.
+rm -rf "$stage" && mkdir -p "$stage"
+cp -r examples/hello "$stage/hello"
+cp .build/testdata/c/hello.wasm "$stage/hello/component.wasm"
+
+step "$wrun" publish "$stage/hello"
+step "$wrun" example:hello@1.0.0 -- demo
+
+# The Python app runs on the CPython runtime package and a library package.
+step "$wrun" publish "$WRUN_PYTHON_RUNTIME"
+step "$wrun" publish examples/greetlib
+cp -r examples/hello-py "$stage/hello-py"
+rm -f "$stage/hello-py/wrun.lock"
+step "$wrun" publish "$stage/hello-py"
+step "$wrun" ls
+step "$wrun" example:hello-py@1.0.0 -- demo
+step "$wrun" test "$stage/hello-py"
+
 echo
-echo "demo done (WRUN_HOME=$WRUN_HOME)"
+echo "demo done: the packages are in the embedded registry (${WRUN_HOME:-~/.local/share/wrun}); try $wrun example:hello -- you"

@@ -42,6 +42,8 @@ func main() {
 		run  func(io.Writer) error
 	}{
 		{"cli", o.cliStartup},
+		{"vfs", o.vfsBench},
+		{"registry", o.registryBench},
 		{"preinit", o.preinitBench},
 		{"inproc", func(w io.Writer) error {
 			return goBench(w, "in-process instantiate+run of a compiled guest: Program.Run vs raw wazero", "./runtime", "BenchmarkRun$")

@@ -140,7 +140,15 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Resolved, error) {
 		if err != nil {
 			return nil, err
 		}
-		root = &Package{Package: bp}
+		// A bundle file carries its signature: the namespace's trusted keys
+		// apply to it as to a pulled package. (A directory is the author's
+		// own source and carries none.)
+		v, err := bundle.Verify(bp, bundle.TrustStore{Dir: c.dirs.Keys()})
+		if err != nil {
+			bp.Close()
+			return nil, fmt.Errorf("%w: %w", ErrSignature, err)
+		}
+		root = &Package{Package: bp, Verification: v}
 		lockPath = filepath.Join(c.dirs.Cache, "locks", "bundle-"+bp.Digest().Hex()+".toml")
 	case KindPackage:
 		if root, err = c.pullPackage(ctx, r.Package, r.Version, nil); err != nil {

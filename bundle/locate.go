@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -17,10 +16,10 @@ type locator struct {
 }
 
 var (
-	headerRE = regexp.MustCompile(`^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$`)
-	keyRE    = regexp.MustCompile(`^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=`)
-	inlineRE = regexp.MustCompile(`(?:^|[{,])\s*((?:"[^"]*"|[A-Za-z0-9_-]+))\s*=`)
-	indexRE  = regexp.MustCompile(`\[\d+\]`)
+	headerRE = lazyRegexp(`^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$`)
+	keyRE    = lazyRegexp(`^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=`)
+	inlineRE = lazyRegexp(`(?:^|[{,])\s*((?:"[^"]*"|[A-Za-z0-9_-]+))\s*=`)
+	indexRE  = lazyRegexp(`\[\d+\]`)
 )
 
 func newLocator(src string) *locator {
@@ -29,7 +28,7 @@ func newLocator(src string) *locator {
 	current := ""
 	for i, line := range strings.Split(src, "\n") {
 		n := i + 1
-		if m := headerRE.FindStringSubmatch(line); m != nil {
+		if m := headerRE().FindStringSubmatch(line); m != nil {
 			name := normKey(m[2])
 			if m[1] == "[[" {
 				counts[name]++
@@ -40,7 +39,7 @@ func newLocator(src string) *locator {
 			l.add(current, n)
 			continue
 		}
-		m := keyRE.FindStringSubmatch(line)
+		m := keyRE().FindStringSubmatch(line)
 		if m == nil {
 			continue
 		}
@@ -48,7 +47,7 @@ func newLocator(src string) *locator {
 		l.add(key, n)
 		rest := line[len(m[0]):]
 		if j := strings.Index(rest, "{"); j >= 0 {
-			for _, im := range inlineRE.FindAllStringSubmatch(rest[j:], -1) {
+			for _, im := range inlineRE().FindAllStringSubmatch(rest[j:], -1) {
 				l.add(join(key, normKey(im[1])), n)
 			}
 		}
@@ -114,9 +113,9 @@ func (l *locator) line(key string) int {
 			return l.lines[i]
 		}
 	}
-	plain := indexRE.ReplaceAllString(key, "")
+	plain := indexRE().ReplaceAllString(key, "")
 	for i, k := range l.keys {
-		if indexRE.ReplaceAllString(k, "") == plain {
+		if indexRE().ReplaceAllString(k, "") == plain {
 			return l.lines[i]
 		}
 	}

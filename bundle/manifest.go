@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -129,10 +128,10 @@ var allowedKeys = map[string][]string{
 const MaxManifestSize = 1 << 20
 
 var (
-	nameRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*:[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
-	envRE  = regexp.MustCompile(`^[^=\x00]+$`)
+	nameRE = lazyRegexp(`^[a-z][a-z0-9]*(-[a-z0-9]+)*:[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	envRE  = lazyRegexp(`^[^=\x00]+$`)
 	// typeErrRE matches BurntSushi/toml's decoding (type) errors.
-	typeErrRE = regexp.MustCompile(`^toml: (?:line (\d+) )?\(last key "(.*?)"\): (.*)$`)
+	typeErrRE = lazyRegexp(`^toml: (?:line (\d+) )?\(last key "(.*?)"\): (.*)$`)
 )
 
 // ParseManifest parses and validates wrun.toml. file names the input in
@@ -153,7 +152,7 @@ func ParseManifest(file string, data []byte) (*Manifest, error) {
 			}
 			return nil, &ManifestError{File: file, Line: pe.Position.Line, Key: pe.LastKey, Msg: msg}
 		}
-		if m := typeErrRE.FindStringSubmatch(err.Error()); m != nil {
+		if m := typeErrRE().FindStringSubmatch(err.Error()); m != nil {
 			line, _ := strconv.Atoi(m[1])
 			msg := strings.Replace(m[3], "incompatible types: TOML value has type ", "wrong type: the value is a TOML ", 1)
 			msg = strings.Replace(msg, "; destination has type ", ", want ", 1)
@@ -218,7 +217,7 @@ func (m *Manifest) validate() error {
 		return &ManifestError{Key: key, Msg: fmt.Sprintf(format, args...)}
 	}
 	p := &m.Package
-	if p.Name != "" && !nameRE.MatchString(p.Name) {
+	if p.Name != "" && !nameRE().MatchString(p.Name) {
 		return bad("package.name", "%q is not a package name; want namespace:name, each lowercase letters, digits and single hyphens starting with a letter (e.g. example:hello)", p.Name)
 	}
 	if p.Version != "" {
@@ -307,7 +306,7 @@ func (m *Manifest) validate() error {
 	for _, n := range names {
 		d := m.Dependencies[n]
 		key := "dependencies." + keyString(toml.Key{n})
-		if !nameRE.MatchString(n) {
+		if !nameRE().MatchString(n) {
 			return bad(key, "%q is not a package name; want namespace:name (e.g. example:lib)", n)
 		}
 		if d.Version == "" {
@@ -353,7 +352,7 @@ func (m *Manifest) validate() error {
 
 func checkEnv(key string, env map[string]string) error {
 	for k := range env {
-		if !envRE.MatchString(k) {
+		if !envRE().MatchString(k) {
 			return &ManifestError{Key: key, Msg: fmt.Sprintf("%q is not an environment variable name (non-empty, no '=' or NUL)", k)}
 		}
 	}
@@ -406,7 +405,7 @@ func (m *Manifest) CheckMounts(granted func(guestPath string) bool) error {
 // (range optional) and checks both parts.
 func ParseRuntime(ref string) (name, versionRange string, err error) {
 	name, versionRange, _ = strings.Cut(ref, "@")
-	if !nameRE.MatchString(name) {
+	if !nameRE().MatchString(name) {
 		return "", "", fmt.Errorf("%q is not a package reference; want namespace:name@range (e.g. python:cpython@^3.11)", ref)
 	}
 	if versionRange != "" {

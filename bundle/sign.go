@@ -257,7 +257,7 @@ func (t TrustStore) Trust(namespace string, pemKey []byte) (string, error) {
 }
 
 func checkNamespace(ns string) error {
-	if !nameRE.MatchString(ns + ":x") {
+	if !nameRE().MatchString(ns + ":x") {
 		return fmt.Errorf("%q is not a namespace (lowercase letters, digits and single hyphens, starting with a letter)", ns)
 	}
 	return nil

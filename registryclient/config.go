@@ -164,7 +164,7 @@ func ParseConfig(b []byte) (*Config, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
 	}
 	for ns := range c.NamespaceRegistries {
-		if !label.MatchString(ns) {
+		if !label().MatchString(ns) {
 			return nil, fmt.Errorf("%w: namespace_registries: %q is not a namespace", ErrInvalidConfig, ns)
 		}
 	}

@@ -53,7 +53,7 @@ func (c *Client) List(ctx context.Context, prefix string) ([]Listing, error) {
 	var t Target
 	var err error
 	if prefix != "" {
-		if !label.MatchString(prefix) {
+		if !label().MatchString(prefix) {
 			return nil, fmt.Errorf("%w: %q is neither a namespace nor namespace:name", ErrInvalidRef, prefix)
 		}
 		t, err = c.config.Resolve(Name{Namespace: prefix, Name: "x"}, c.opts.Registry, c.dirs.Store())

@@ -2,7 +2,6 @@ package registryclient
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -72,12 +71,12 @@ type Name struct {
 func (n Name) String() string { return n.Namespace + ":" + n.Name }
 
 // label is a wasm-pkg-tools label: lowercase kebab-case words.
-var label = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$`)
+var label = lazyRegexp(`^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$`)
 
 // ParseName parses "namespace:name".
 func ParseName(s string) (Name, error) {
 	ns, name, ok := strings.Cut(s, ":")
-	if !ok || !label.MatchString(ns) || !label.MatchString(name) {
+	if !ok || !label().MatchString(ns) || !label().MatchString(name) {
 		return Name{}, fmt.Errorf("%w: package name %q: want namespace:name in lowercase kebab-case, e.g. example:hello", ErrInvalidRef, s)
 	}
 	return Name{Namespace: ns, Name: name}, nil

@@ -200,7 +200,13 @@ func (c *Client) extract(ctx context.Context, dir, ref string, desc ocispec.Desc
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	switch m.Config.MediaType {
+	configType := m.Config.MediaType
+	if configType == ocispec.MediaTypeEmptyJSON && m.ArtifactType == MediaTypeWasmConfig {
+		// An image-spec v1.1 manifest (`oras push --artifact-type
+		// application/vnd.wasm.config.v0+json`): the type is the artifactType.
+		configType = MediaTypeWasmConfig
+	}
+	switch configType {
 	case MediaTypeWasmConfig:
 		if err := c.extractPlain(ctx, tmp, m, n, version); err != nil {
 			return err

@@ -1,0 +1,278 @@
+package main
+
+// End-to-end tests of wrun against a real OCI registry (Debian's
+// docker-registry on 127.0.0.1, started by registrytest) and the oras CLI.
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wrun-dev/wrun/internal/registrytest"
+	"github.com/wrun-dev/wrun/internal/testenv"
+)
+
+// helloPackage is a plain-wasm package (published as a CNCF Wasm artifact).
+func helloPackage(t *testing.T, name, version string) string {
+	t.Helper()
+	return writeTree(t, map[string]string{
+		"component.wasm": readFile(t, guest(t, "c/hello")),
+		"wrun.toml":      fmt.Sprintf("[package]\nname = %q\nversion = %q\nkind = \"component\"\n[run]\nwasm = \"component.wasm\"\n", name, version),
+	})
+}
+
+// bigPackage is a cat package with a size-byte pseudo-random asset and a
+// small text asset /data/ok.txt.
+func bigPackage(t *testing.T, name string, size int) string {
+	t.Helper()
+	data := make([]byte, size)
+	rand.New(rand.NewSource(int64(size))).Read(data)
+	return catPackage(t, fmt.Sprintf(`[package]
+name = %q
+version = "1.0.0"
+kind = "component"
+[run]
+wasm = "component.wasm"
+[[assets]]
+from = "data"
+to = "/data"
+`, name), map[string]string{"data/big.bin": string(data), "data/ok.txt": "big ok\n"})
+}
+
+// oras runs the oras CLI in dir.
+func oras(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(testenv.Tool(t, "oras"), args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "HOME="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("oras %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// partials lists the temp files in a WRUN_HOME's blob cache.
+func partials(home string) []string {
+	ents, _ := os.ReadDir(filepath.Join(home, "cache", "blobs", "tmp"))
+	var out []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".partial") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// blobs lists the complete blobs in a WRUN_HOME's cache.
+func blobs(home string) []string {
+	ents, _ := os.ReadDir(filepath.Join(home, "cache", "blobs", "sha256"))
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func TestE2ERegistry(t *testing.T) {
+	reg := registrytest.Start(t)
+	pub := newCLI(t)
+	r := pub.run("publish", "--registry", reg.Host, helloPackage(t, "example:hello", "1.0.0"))
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "published example:hello@1.0.0\n") {
+		t.Fatalf("publish --registry: %+v", r)
+	}
+	cat := catPackage(t, catManifest("example:cat", "1.0.0"), map[string]string{"static/hello.txt": "cat from the registry\n"})
+	if r := pub.run("--registry", reg.Host, "publish", cat); r.code != 0 {
+		t.Fatalf("publish a package with assets: %+v", r)
+	}
+	r = pub.run("ls", "--registry", reg.Host, "example")
+	if r.code != 0 || !strings.Contains(r.stdout, "example:cat    1.0.0") || !strings.Contains(r.stdout, "example:hello  1.0.0") || !strings.Contains(r.stdout, reg.Host) {
+		t.Errorf("ls --registry: %+v", r)
+	}
+
+	// --registry on a fresh machine.
+	c := newCLI(t)
+	r = c.run("--registry", reg.Host, "example:hello@1.0.0", "--", "Ada")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "hello, Ada, from ") {
+		t.Errorf("run --registry: %+v", r)
+	}
+	c.run("--registry", reg.Host, "run", "example:cat@^1").ok(t, "assets package from the registry", "cat from the registry\n")
+	c.run("--registry", reg.Host, "example:cat@2.0.0").wantError(t, "example:cat", "2.0.0", reg.Host, "versions: 1.0.0")
+	c.run("--registry", reg.Host, "example:nope").wantError(t, "example:nope", "has no versions", reg.Host)
+
+	// config.toml in the wkg format: default_registry, and a namespace
+	// mapped elsewhere (here a registry that is down, so a hit would fail).
+	cfg := newCLI(t)
+	if err := os.WriteFile(filepath.Join(cfg.home, "config.toml"), []byte(fmt.Sprintf(
+		"default_registry = %q\n\n[namespace_registries]\nother = \"127.0.0.1:1\"\n", reg.Host)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg.run("example:cat@1.0.0").ok(t, "default_registry", "cat from the registry\n")
+	cfg.run("other:thing@1.0.0").wantError(t, "127.0.0.1:1")
+	wkg := filepath.Join(t.TempDir(), "wkg.toml")
+	if err := os.WriteFile(wkg, []byte(fmt.Sprintf(
+		"default_registry = \"127.0.0.1:1\"\n\n[namespace_registries]\nexample = %q\n\n[registry.%q.oci]\nprotocol = \"http\"\n", reg.Host, reg.Host)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg2 := newCLI(t)
+	cfg2.run("--config", wkg, "example:cat@1.0.0").ok(t, "[namespace_registries] via --config", "cat from the registry\n")
+	cfg2.run("--config", wkg, "other:thing@1.0.0").wantError(t, "127.0.0.1:1")
+
+	// A wrun-published plain wasm pulls with oras, byte-identical.
+	work := t.TempDir()
+	oras(t, work, "pull", "--plain-http", reg.Host+"/example/hello:1.0.0", "-o", "out")
+	if got := readFile(t, filepath.Join(work, "out", "component.wasm")); got != readFile(t, guest(t, "c/hello")) {
+		t.Errorf("oras pull of a wrun-published wasm is not byte-identical (%d bytes)", len(got))
+	}
+	// A wasm pushed by oras with the CNCF media types runs with wrun, both
+	// as an image-spec v1.0 manifest with the Wasm config and as a v1.1
+	// manifest whose artifactType is the Wasm config type.
+	if err := os.WriteFile(filepath.Join(work, "echo.wasm"), []byte(readFile(t, guest(t, "c/echo"))), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(work, "config.json"), []byte(`{"architecture":"wasm","os":"wasip1","layerDigests":[]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oras(t, work, "push", "--plain-http", reg.Host+"/ext/echo:1.0.0",
+		"--config", "config.json:application/vnd.wasm.config.v0+json", "echo.wasm:application/wasm")
+	oras(t, work, "push", "--plain-http", reg.Host+"/ext/echo:1.1.0",
+		"--artifact-type", "application/vnd.wasm.config.v0+json", "echo.wasm:application/wasm")
+	for _, ref := range []string{reg.Host + "/ext/echo:1.0.0", reg.Host + "/ext/echo:1.1.0"} {
+		r := c.run("run", ref, "x", "--y")
+		if r.code != 0 || !strings.Contains(r.stdout, "arg[1]=x\narg[2]=--y\nenvc=0\n") {
+			t.Errorf("run %s (pushed by oras): %+v", ref, r)
+		}
+	}
+	r = c.run("--registry", reg.Host, "ext:echo", "z")
+	if r.code != 0 || !strings.Contains(r.stdout, "arg[1]=z\n") {
+		t.Errorf("oras-pushed wasm by name: %+v", r)
+	}
+
+	// Prune: offline the package is gone, online it is fetched again.
+	if r := c.run("cache", "prune"); r.code != 0 {
+		t.Fatalf("cache prune: %+v", r)
+	}
+	if n := len(blobs(c.home)); n != 0 {
+		t.Fatalf("prune left %d blobs", n)
+	}
+	c.run("--registry", reg.Host, "--offline", "example:cat@1.0.0").wantError(t, "offline", "example/cat:1.0.0", "drop --offline")
+	c.run("--registry", reg.Host, "example:cat@1.0.0").ok(t, "re-fetched after prune", "cat from the registry\n")
+	if r := c.run("cache", "ls"); r.code != 0 || !strings.Contains(r.stdout, "example:cat  1.0.0") {
+		t.Errorf("cache ls after the re-fetch: %+v", r)
+	}
+
+	// Registry down: a clear error, but a cached exact version still runs,
+	// online and --offline.
+	reg.Stop()
+	c.run("--registry", reg.Host, "example:cat@1.0.0").ok(t, "warm run, registry down", "cat from the registry\n")
+	c.run("--registry", reg.Host, "--offline", "example:cat@1.0.0").ok(t, "--offline warm run", "cat from the registry\n")
+	c.run("--registry", reg.Host, "example:cat@^1").wantError(t, reg.Host, "unreachable")
+	c.run("--registry", reg.Host, "example:hello@2.0.0").wantError(t, reg.Host, "unreachable")
+	c.run("--registry", reg.Host, "--offline", "example:hello@2.0.0").wantError(t, "offline")
+	newCLI(t).run("--registry", reg.Host, "example:cat@1.0.0").wantError(t, reg.Host, "unreachable")
+}
+
+// TestE2EConcurrentProcesses: 16 wrun processes run one uncached package
+// at once; all succeed alike and the cache holds each blob once.
+func TestE2EConcurrentProcesses(t *testing.T) {
+	reg := registrytest.Start(t)
+	pub := newCLI(t)
+	if r := pub.run("--registry", reg.Host, "publish", bigPackage(t, "example:big", 8<<20)); r.code != 0 {
+		t.Fatalf("publish: %+v", r)
+	}
+	c := newCLI(t)
+	const n = 16
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = c.run("--registry", reg.Host, "example:big@1.0.0", "/data/ok.txt", "/data/")
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		r.ok(t, fmt.Sprintf("process %d", i), "big ok\n/data/big.bin\n/data/ok.txt\n")
+	}
+	if ps := partials(c.home); len(ps) != 0 {
+		t.Errorf("temp files left: %v", ps)
+	}
+	// Each blob once: the same blobs a single pull stores.
+	single := newCLI(t)
+	if r := single.run("--registry", reg.Host, "pull", "example:big@1.0.0"); r.code != 0 {
+		t.Fatalf("pull: %+v", r)
+	}
+	if got, want := strings.Join(blobs(c.home), " "), strings.Join(blobs(single.home), " "); got != want || got == "" {
+		t.Errorf("blobs after 16 concurrent runs:\n%s\nafter one pull:\n%s", got, want)
+	}
+	ls, one := c.run("cache", "ls"), single.run("cache", "ls")
+	if ls.code != 0 || ls.stdout != one.stdout || strings.Contains(ls.stdout, "partial") {
+		t.Errorf("cache ls after 16 concurrent runs:\n%s\nafter one pull:\n%s", ls.stdout, one.stdout)
+	}
+}
+
+// TestE2EKilledPull: a pull killed with SIGKILL mid-transfer leaves nothing
+// that breaks the next run, and no partial blob survives it.
+func TestE2EKilledPull(t *testing.T) {
+	reg := registrytest.Start(t)
+	pub := newCLI(t)
+	if r := pub.run("--registry", reg.Host, "publish", bigPackage(t, "example:huge", 24<<20)); r.code != 0 {
+		t.Fatalf("publish: %+v", r)
+	}
+	c := newCLI(t)
+	cmd := exec.Command(wrunBin, "--registry", reg.Host, "pull", "example:huge@1.0.0")
+	cmd.Env = []string{"WRUN_HOME=" + c.home, "HOME=" + c.home, "PATH=" + os.Getenv("PATH")}
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Kill it once a temp file is in the blob cache (or after ~200 ms).
+	sawPartial := false
+	for i := 0; i < 400 && !sawPartial; i++ {
+		sawPartial = len(partials(c.home)) > 0
+		if !sawPartial {
+			time.Sleep(500 * time.Microsecond)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	t.Logf("killed pull: temp file seen %v, left %v, wait: %v, output %q", sawPartial, partials(c.home), err, out.String())
+
+	c.run("--registry", reg.Host, "example:huge@1.0.0", "/data/ok.txt").ok(t, "run after the killed pull", "big ok\n")
+	if ps := partials(c.home); len(ps) != 0 {
+		t.Errorf("partial blobs left after the next run: %v", ps)
+	}
+	if r := c.run("cache", "ls"); r.code != 0 || strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "example:huge  1.0.0") {
+		t.Errorf("cache ls: %+v", r)
+	}
+	// Every complete blob is what its name says.
+	for _, b := range blobs(c.home) {
+		if got := sha256File(t, filepath.Join(c.home, "cache", "blobs", "sha256", b)); got != b {
+			t.Errorf("blob %s holds content %s", b, got)
+		}
+	}
+}
+
+func sha256File(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -2,6 +2,7 @@ package registryclient
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -139,7 +140,8 @@ func (v VersionSpec) Check(ver *semver.Version) bool {
 //
 //   - a path: ".", "..", or starting with "./", "../", "/" or "~", or
 //     anything without ':' that contains '/' or ends in .wasm, .wrun (a
-//     bundle) or .tar (KindPath);
+//     bundle) or .tar, or a bare word without ':' naming an existing
+//     file or directory (KindPath);
 //   - namespace:name[@version] (KindPackage);
 //   - host[:port]/repository:tag or host[:port]/repository@sha256:…
 //     (KindOCI; the tag or digest is required).
@@ -154,6 +156,10 @@ func ParseRef(s string) (Ref, error) {
 		nameStr, ver, hasVer := strings.Cut(s, "@")
 		name, err := ParseName(nameStr)
 		if err != nil {
+			if _, serr := os.Stat(s); serr == nil && !strings.Contains(s, ":") {
+				// A bare word is never a package name: "app" is ./app.
+				return Ref{Kind: KindPath, Path: s}, nil
+			}
 			return Ref{}, fmt.Errorf("%w: %q is not namespace:name@version, host/repo:tag nor a path", ErrInvalidRef, s)
 		}
 		if hasVer && ver == "" {

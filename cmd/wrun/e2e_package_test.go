@@ -419,3 +419,20 @@ to = "/"
 `, map[string]string{"static/hello.txt": "m\n"})
 	c.run("run", missing).wantError(t, "example:lib", "^7 (required by "+missing+")", "versions: 1.0.0, 1.1.0, 2.0.0")
 }
+
+func TestE2ETestCommandAndBareDir(t *testing.T) {
+	c := newCLI(t)
+	dir := catPackage(t, catManifest("example:cat", "1.0.0")+"[test]\nargs = [\"/static/test.txt\"]\n",
+		map[string]string{"static/hello.txt": "run\n", "static/test.txt": "test\n"})
+	c.run("test", dir).ok(t, "test DIR", "run\ntest\n")
+	c.dir = dir
+	c.run("test").ok(t, "test in the package directory", "run\ntest\n")
+	c.run("run", ".").ok(t, "run .", "run\n")
+	// A bare directory name is a path (no package name lacks a ':').
+	c.dir = filepath.Dir(dir)
+	c.run("run", filepath.Base(dir)).ok(t, "run DIRNAME", "run\n")
+	c.run("test", filepath.Base(dir)).ok(t, "test DIRNAME", "run\ntest\n")
+	c.run("run", "no-such-dir").wantError(t, `"no-such-dir" is not namespace:name@version, host/repo:tag nor a path`)
+	noTest := catPackage(t, catManifest("example:cat", "1.0.0"), map[string]string{"static/hello.txt": "run\n"})
+	c.run("test", noTest).wantError(t, "example:cat has no [test] table")
+}

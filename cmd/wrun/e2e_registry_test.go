@@ -276,3 +276,66 @@ func sha256File(t *testing.T, p string) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+// TestE2ERegistrySignedAndLocked: signatures travel through the registry,
+// and a locked directory project runs with the registry down.
+func TestE2ERegistrySignedAndLocked(t *testing.T) {
+	reg := registrytest.Start(t)
+	pub := newCLI(t)
+	pub.dir = t.TempDir()
+	if r := pub.run("key", "generate", "-o", "k1"); r.code != 0 {
+		t.Fatalf("key generate: %+v", r)
+	}
+	pubKey := filepath.Join(pub.dir, "k1.pub")
+	publish := func(dir string, args ...string) {
+		t.Helper()
+		if r := pub.run(append([]string{"--registry", reg.Host, "publish", dir}, args...)...); r.code != 0 {
+			t.Fatalf("publish %s: %+v", dir, r)
+		}
+	}
+	publish(helloPackage(t, "example:hello", "1.0.0"), "--sign", "k1")
+	publish(helloPackage(t, "example:hello", "1.1.0"))
+	publish(catPackage(t, catManifest("example:cat", "1.0.0"), map[string]string{"static/hello.txt": "signed cat\n"}), "--sign", "k1")
+
+	c := newCLI(t)
+	if r := c.run("key", "trust", "example", pubKey); r.code != 0 {
+		t.Fatalf("key trust: %+v", r)
+	}
+	r := c.run("--registry", reg.Host, "example:hello@1.0.0", "Ada")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "hello, Ada, from ") {
+		t.Errorf("signed plain wasm from the registry: %+v", r)
+	}
+	c.run("--registry", reg.Host, "example:cat@1.0.0").ok(t, "signed package from the registry", "signed cat\n")
+	r = c.run("--registry", reg.Host, "pull", "example:cat@1.0.0")
+	if r.code != 0 || !strings.Contains(r.stdout, "(signed by ") {
+		t.Errorf("pull of a signed package: %+v", r)
+	}
+	c.run("--registry", reg.Host, "example:hello@1.1.0").wantError(t, "unsigned", `namespace "example" has trusted keys`)
+	// An untrusting machine runs both.
+	other := newCLI(t)
+	if r := other.run("--registry", reg.Host, "example:hello@1.1.0", "Bo"); r.code != 0 {
+		t.Errorf("unsigned package without trusted keys: %+v", r)
+	}
+
+	// A directory project depending on a registry package: the lock holds
+	// the resolution, so the next run needs no registry at all.
+	lib := writeTree(t, map[string]string{"files/lib.txt": "registry lib\n", "wrun.toml": `[package]
+name = "example:lib"
+version = "1.2.0"
+kind = "assets"
+[[assets]]
+from = "files"
+to = "/"
+`})
+	publish(lib, "--sign", "k1")
+	app := catPackage(t, catManifest("example:app", "1.0.0")+`[dependencies]
+"example:lib" = { version = "^1", to = "/static/lib" }
+`, map[string]string{"static/hello.txt": "app\n"})
+	c.run("--registry", reg.Host, "run", app, "/static/lib/lib.txt").ok(t, "app with a registry dependency", "app\nregistry lib\n")
+	if got := readFile(t, filepath.Join(app, "wrun.lock")); !strings.Contains(got, `version = "1.2.0"`) {
+		t.Errorf("wrun.lock: %q", got)
+	}
+	reg.Stop()
+	c.run("--registry", reg.Host, "run", app, "/static/lib/lib.txt").ok(t, "locked app, registry down", "app\nregistry lib\n")
+	c.run("--registry", reg.Host, "--refresh", "run", app).wantError(t, reg.Host, "unreachable")
+}

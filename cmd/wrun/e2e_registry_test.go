@@ -205,8 +205,8 @@ func TestE2EConcurrentProcesses(t *testing.T) {
 	for i, r := range results {
 		r.ok(t, fmt.Sprintf("process %d", i), "big ok\n/data/big.bin\n/data/ok.txt\n")
 	}
-	if ps := partials(c.home); len(ps) != 0 {
-		t.Errorf("temp files left: %v", ps)
+	if left := tempFiles(t, c.home); len(left) != 0 {
+		t.Errorf("temp files left: %v", left)
 	}
 	// Each blob once: the same blobs a single pull stores.
 	single := newCLI(t)
@@ -255,6 +255,9 @@ func TestE2EKilledPull(t *testing.T) {
 	c.run("--registry", reg.Host, "example:huge@1.0.0", "/data/ok.txt").ok(t, "run after the killed pull", "big ok\n")
 	if ps := partials(c.home); len(ps) != 0 {
 		t.Errorf("partial blobs left after the next run: %v", ps)
+	}
+	if left := tempFiles(t, c.home); len(left) != 0 {
+		t.Errorf("temp files left in the cache after the next run: %v", left)
 	}
 	if r := c.run("cache", "ls"); r.code != 0 || strings.Contains(r.stdout, "partial") || !strings.Contains(r.stdout, "example:huge  1.0.0") {
 		t.Errorf("cache ls: %+v", r)
@@ -338,4 +341,26 @@ to = "/"
 	reg.Stop()
 	c.run("--registry", reg.Host, "run", app, "/static/lib/lib.txt").ok(t, "locked app, registry down", "app\nregistry lib\n")
 	c.run("--registry", reg.Host, "--refresh", "run", app).wantError(t, reg.Host, "unreachable")
+}
+
+// tempFiles lists every file under a WRUN_HOME's cache whose name marks it
+// as temporary: *.partial, *.lock, .tmp-*.
+func tempFiles(t *testing.T, home string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(filepath.Join(home, "cache"), func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		n := d.Name()
+		if strings.HasSuffix(n, ".partial") || strings.HasSuffix(n, ".lock") || strings.HasPrefix(n, ".tmp") {
+			rel, _ := filepath.Rel(home, p)
+			out = append(out, rel)
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		return nil
+	})
+	return out
 }

@@ -32,6 +32,9 @@ func newCacheCmd(g *globalOptions) *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
+				if info.Packages == nil {
+					info.Packages = []registryclient.CacheEntry{} // [], as `wrun ls --json` prints
+				}
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				return enc.Encode(info)

@@ -327,6 +327,9 @@ func TestE2ELocalStore(t *testing.T) {
 	if r := c.run("cache", "ls"); r.code != 0 || r.stdout != "PACKAGE  VERSION  SIZE  FROM\n0 blobs, 0 B\n" {
 		t.Errorf("cache ls after prune: %+v", r)
 	}
+	if r := c.run("cache", "ls", "--json"); r.code != 0 || r.stdout != "{\n  \"packages\": [],\n  \"blobs\": 0,\n  \"blobBytes\": 0,\n  \"partial\": 0\n}\n" {
+		t.Errorf("cache ls --json after prune: %+v", r)
+	}
 	// The local store is not a cache: prune keeps it, and it needs no network.
 	c.run("--offline", "example:x@1.0.0").ok(t, "offline from the local store after prune", "x 1.0.0\n")
 	c.run("ls").ok(t, "ls after prune", lsWant)

@@ -201,11 +201,11 @@ has_deb_src() {
 }
 
 ensure_deb_src() {
-	local suite missing=0
+	local suite lacking=0
 	for suite in bookworm bookworm-updates bookworm-security; do
-		has_deb_src "$suite" || missing=1
+		has_deb_src "$suite" || lacking=1
 	done
-	if ((missing)) && [[ ! -f "$DEB_SRC_FILE" ]]; then
+	if ((lacking)) && [[ ! -f "$DEB_SRC_FILE" ]]; then
 		step "adding Debian source lines in $DEB_SRC_FILE"
 		as_root tee "$DEB_SRC_FILE" >/dev/null <<-'EOF'
 			Types: deb-src
@@ -337,6 +337,10 @@ lib="$tmp_out/lib/python3.11"
 rm -rf "$lib"/test "$lib"/idlelib "$lib"/tkinter "$lib"/turtledemo "$lib"/ensurepip \
 	"$lib"/config-3.11-*
 find "$lib" -depth -type d \( -name tests -o -name test -o -name idle_test \) -exec rm -rf {} +
+# The build's own paths (sysroot, source tree) in the sysconfig data mean
+# nothing in the guest; a fixed stand-in keeps lib/ the same whatever the
+# cache directory.
+sed -i "s#$work#/wrun-build#g" "$lib"/_sysconfigdata_*.py
 find "$lib" -name '*.pyc' -delete
 find "$lib" -depth -type d -name __pycache__ -empty -delete
 if ((PRECOMPILE_PYC)); then
@@ -356,11 +360,11 @@ step "manifest and BUILDINFO"
 # words prints its arguments as one shell line, quoting KEY=VALUE words
 # whose value has spaces.
 words() {
-	local w out=()
+	local w quoted=()
 	for w in "$@"; do
-		if [[ "$w" == *[[:space:]]* ]]; then out+=("${w%%=*}=\"${w#*=}\""); else out+=("$w"); fi
+		if [[ "$w" == *[[:space:]]* ]]; then quoted+=("${w%%=*}=\"${w#*=}\""); else quoted+=("$w"); fi
 	done
-	echo "${out[*]}"
+	echo "${quoted[*]}"
 }
 configure_line="$(words "${configure_env[@]}") ./configure $(words "${configure_args[@]}")"
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }

@@ -158,6 +158,44 @@ func TestE2ERegistry(t *testing.T) {
 		t.Errorf("oras-pushed wasm by name: %+v", r)
 	}
 
+	// The OCI reference of a wrun package (assets) runs and pulls too.
+	c.run("run", reg.Host+"/example/cat:1.0.0").ok(t, "OCI reference of a wrun package", "cat from the registry\n")
+	if r := c.run("pull", reg.Host+"/example/cat:1.0.0"); r.code != 0 || !strings.HasPrefix(r.stdout, "example:cat@1.0.0 sha256:") {
+		t.Errorf("pull of an OCI reference: %+v", r)
+	}
+	// Versions are immutable.
+	changed := catPackage(t, catManifest("example:cat", "1.0.0"), map[string]string{"static/hello.txt": "changed\n"})
+	pub.run("--registry", reg.Host, "publish", changed).wantError(t, "example/cat:1.0.0", "already published", "bump [package] version")
+
+	// A blob the registry serves with other content is refused; nothing of
+	// it is cached.
+	tamper := writeTree(t, map[string]string{ // a wasm no other package here has
+		"component.wasm": readFile(t, guest(t, "c/exit")),
+		"wrun.toml":      "[package]\nname = \"example:tamper\"\nversion = \"1.0.0\"\n[run]\nwasm = \"component.wasm\"\n",
+	})
+	if r := pub.run("--registry", reg.Host, "publish", tamper); r.code != 0 {
+		t.Fatalf("publish: %+v", r)
+	}
+	wasmDigest := "sha256:" + sha256File(t, filepath.Join(tamper, "component.wasm"))
+	b, err := os.ReadFile(reg.Blob(wasmDigest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b[len(b)/2] ^= 0xff
+	if err := os.WriteFile(reg.Blob(wasmDigest), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = c.run("--registry", reg.Host, "example:tamper@1.0.0")
+	r.wantError(t, "digest mismatch", wasmDigest)
+	for _, blob := range blobs(c.home) {
+		if "sha256:"+blob == wasmDigest {
+			t.Errorf("the tampered blob was cached")
+		}
+	}
+	if r := c.run("cache", "ls"); strings.Contains(r.stdout, "tamper") || strings.Contains(r.stdout, "partial") {
+		t.Errorf("cache ls after a refused pull: %+v", r)
+	}
+
 	// Prune: offline the package is gone, online it is fetched again.
 	if r := c.run("cache", "prune"); r.code != 0 {
 		t.Fatalf("cache prune: %+v", r)

@@ -341,6 +341,13 @@ func writeFileAtomic(p string, b []byte) error {
 	if err != nil {
 		return err
 	}
+	// CreateTemp makes 0600; wrun.lock is a project file others read and
+	// commit, like the wrun.toml beside it.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
 	if _, err := f.Write(b); err != nil {
 		f.Close()
 		os.Remove(f.Name())

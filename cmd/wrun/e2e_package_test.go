@@ -363,6 +363,9 @@ to = "/"
 	// The dependency mounts inside the app's own asset directory.
 	c.run("run", app, "/static/", "/static/lib/lib.txt").ok(t, "nested dependency", "app\n/static/hello.txt\n/static/lib\nlib 1.0.0\n")
 	locked := readFile(t, lock)
+	if fi, err := os.Stat(lock); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("wrun.lock is a project file: mode %v (%v), want 0644", fi.Mode(), err)
+	}
 	if !strings.Contains(locked, `name = "example:lib"`) || !strings.Contains(locked, `version = "1.0.0"`) {
 		t.Fatalf("wrun.lock: %q", locked)
 	}

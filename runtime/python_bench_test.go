@@ -42,7 +42,9 @@ func pythonRuntimeDir(tb testing.TB) string {
 // BenchmarkPython measures re-running CPython in process: the runtime
 // package loaded once with runtime.Load and run with Package.Run per
 // iteration, against raw wazero instantiating the same compiled module per
-// iteration with the standard library as a read-only host directory.
+// iteration with the standard library as a read-only host directory: with
+// wazero's defaults (what `wazero run` does without -timeout) and with
+// CloseOnContextDone, as runtime.New configures wazero.
 func BenchmarkPython(b *testing.B) {
 	dir := pythonRuntimeDir(b)
 	ctx := context.Background()
@@ -63,12 +65,30 @@ func BenchmarkPython(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
-	defer r.Close(ctx)
-	wasi_snapshot_preview1.MustInstantiate(ctx, r)
-	cm, err := r.CompileModule(ctx, wasm)
-	if err != nil {
-		b.Fatal(err)
+	// Raw wazero twice: with its defaults, as `wazero run` without -timeout,
+	// and with CloseOnContextDone as wrun's Runtime sets it, which compiles
+	// a termination check into every function entry and loop header.
+	type rawWazero struct {
+		name string
+		r    wazero.Runtime
+		cm   wazero.CompiledModule
+	}
+	var raws []rawWazero
+	for _, c := range []struct {
+		name string
+		cfg  wazero.RuntimeConfig
+	}{
+		{"wazero", wazero.NewRuntimeConfig()},
+		{"wazeroCloseOnDone", wazero.NewRuntimeConfig().WithCloseOnContextDone(true)},
+	} {
+		r := wazero.NewRuntimeWithConfig(ctx, c.cfg)
+		defer r.Close(ctx)
+		wasi_snapshot_preview1.MustInstantiate(ctx, r)
+		cm, err := r.CompileModule(ctx, wasm)
+		if err != nil {
+			b.Fatal(err)
+		}
+		raws = append(raws, rawWazero{c.name, r, cm})
 	}
 	fsc := wazero.NewFSConfig().WithReadOnlyDirMount(filepath.Join(dir, "lib"), "/usr/local/lib")
 
@@ -83,20 +103,22 @@ func BenchmarkPython(b *testing.B) {
 				}
 			}
 		})
-		b.Run(s.name+"/wazero", func(b *testing.B) {
-			var out bytes.Buffer
-			cfg := wazero.NewModuleConfig().WithName("").WithArgs("python", "-c", s.code).
-				WithEnv("PYTHONHOME", "/usr/local").WithFSConfig(fsc).
-				WithStdout(&out).WithStderr(&out).
-				WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
-			for b.Loop() {
-				out.Reset()
-				m, err := r.InstantiateModule(ctx, cm, cfg)
-				if err != nil || out.String() != s.out {
-					b.Fatalf("run: %v, output %q", err, out.String())
+		for _, raw := range raws {
+			b.Run(s.name+"/"+raw.name, func(b *testing.B) {
+				var out bytes.Buffer
+				cfg := wazero.NewModuleConfig().WithName("").WithArgs("python", "-c", s.code).
+					WithEnv("PYTHONHOME", "/usr/local").WithFSConfig(fsc).
+					WithStdout(&out).WithStderr(&out).
+					WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+				for b.Loop() {
+					out.Reset()
+					m, err := raw.r.InstantiateModule(ctx, raw.cm, cfg)
+					if err != nil || out.String() != s.out {
+						b.Fatalf("run: %v, output %q", err, out.String())
+					}
+					m.Close(ctx)
 				}
-				m.Close(ctx)
-			}
-		})
+			})
+		}
 	}
 }

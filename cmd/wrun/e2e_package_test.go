@@ -253,6 +253,24 @@ func TestE2ESignatures(t *testing.T) {
 	c.run("example:cat@1.1.0").wantError(t, "example", "unsigned", "--sign")
 	c.run("example:cat@1.2.0").wantError(t, "example", "signature does not verify")
 	c.run("run", "unsigned.wrun").wantError(t, "unsigned")
+
+	// A signed bundle publishes with its own signature; --sign replaces it.
+	dir2 := catPackage(t, catManifest("example:cat", "2.0.0"), map[string]string{"static/hello.txt": "two\n"})
+	if r := c.run("build", dir2, "-o", "v2-k2.wrun", "--sign", "k2"); r.code != 0 {
+		t.Fatalf("build: %+v", r)
+	}
+	if r := c.run("publish", "--sign", "k1", "v2-k2.wrun"); r.code != 0 {
+		t.Fatalf("publish --sign k1 of a bundle signed by k2: %+v", r)
+	}
+	c.run("example:cat@2.0.0").ok(t, "re-signed by --sign", "two\n")
+	dir3 := catPackage(t, catManifest("example:cat", "3.0.0"), map[string]string{"static/hello.txt": "three\n"})
+	if r := c.run("build", dir3, "-o", "v3-k1.wrun", "--sign", "k1"); r.code != 0 {
+		t.Fatalf("build: %+v", r)
+	}
+	if r := c.run("publish", "v3-k1.wrun"); r.code != 0 {
+		t.Fatalf("publish a signed bundle: %+v", r)
+	}
+	c.run("example:cat@3.0.0").ok(t, "the bundle's own signature", "three\n")
 }
 
 // keyID returns the key id `wrun key generate` printed for key, read back

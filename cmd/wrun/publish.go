@@ -46,6 +46,12 @@ Wasm OCI artifact that other Wasm tools pull; any other as a wrun package.`,
 				return err
 			}
 			defer pkg.Close()
+			if opts.SignKey != nil {
+				// --sign wins over a signature a bundle already carries.
+				if err := bundle.Sign(pkg, opts.SignKey); err != nil {
+					return fmt.Errorf("--sign %s: %w", o.sign, err)
+				}
+			}
 			client, err := registryclient.New(opts)
 			if err != nil {
 				return err
@@ -59,6 +65,6 @@ Wasm OCI artifact that other Wasm tools pull; any other as a wrun package.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&o.sign, "sign", "", "sign the release with this ed25519 key (wrun key generate)")
+	cmd.Flags().StringVar(&o.sign, "sign", "", "sign the release with this ed25519 key (wrun key generate), replacing a bundle's own signature")
 	return cmd
 }

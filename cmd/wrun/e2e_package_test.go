@@ -43,11 +43,12 @@ func catPackage(t *testing.T, manifest string, files map[string]string) string {
 	return writeTree(t, all)
 }
 
-// ok checks a successful run with the exact stdout.
+// ok checks a successful run with the exact stdout and nothing on stderr
+// (no progress bar either: stderr is not a terminal).
 func (r result) ok(t *testing.T, what, stdout string) {
 	t.Helper()
-	if r.code != 0 || r.stdout != stdout {
-		t.Errorf("%s: exit %d, stdout %q, want exit 0 and %q (stderr %q)", what, r.code, r.stdout, stdout, r.stderr)
+	if r.code != 0 || r.stdout != stdout || r.stderr != "" {
+		t.Errorf("%s: exit %d, stdout %q, stderr %q, want exit 0, %q and no stderr", what, r.code, r.stdout, r.stderr, stdout)
 	}
 }
 

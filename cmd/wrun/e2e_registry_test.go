@@ -92,7 +92,10 @@ func TestE2ERegistry(t *testing.T) {
 		t.Fatalf("publish --registry: %+v", r)
 	}
 	cat := catPackage(t, catManifest("example:cat", "1.0.0"), map[string]string{"static/hello.txt": "cat from the registry\n"})
-	if r := pub.run("--registry", reg.Host, "publish", cat); r.code != 0 {
+	r = pub.run("--registry", reg.Host, "publish", cat)
+	_, catManifestDigest, _ := strings.Cut(r.stdout, "\nmanifest ")
+	catManifestDigest = strings.TrimSpace(catManifestDigest)
+	if r.code != 0 || !strings.HasPrefix(catManifestDigest, "sha256:") {
 		t.Fatalf("publish a package with assets: %+v", r)
 	}
 	r = pub.run("ls", "--registry", reg.Host, "example")
@@ -163,6 +166,7 @@ func TestE2ERegistry(t *testing.T) {
 	if r := c.run("pull", reg.Host+"/example/cat:1.0.0"); r.code != 0 || !strings.HasPrefix(r.stdout, "example:cat@1.0.0 sha256:") {
 		t.Errorf("pull of an OCI reference: %+v", r)
 	}
+	c.run("run", reg.Host+"/example/cat@"+catManifestDigest).ok(t, "OCI reference by digest", "cat from the registry\n")
 	// Versions are immutable.
 	changed := catPackage(t, catManifest("example:cat", "1.0.0"), map[string]string{"static/hello.txt": "changed\n"})
 	pub.run("--registry", reg.Host, "publish", changed).wantError(t, "example/cat:1.0.0", "already published", "bump [package] version")

@@ -240,7 +240,7 @@ func TestE2ESignatures(t *testing.T) {
 		t.Fatalf("publish --sign: %+v", r)
 	}
 	c.run("example:cat@1.0.0").ok(t, "signed package from the store", "signed\n")
-	if r := c.run("pull", "example:cat@1.0.0"); r.code != 0 || !strings.HasSuffix(r.stdout, "(signed by "+keyID(t, c, "k1")+")\n") {
+	if r := c.run("pull", "example:cat@1.0.0"); r.code != 0 || !strings.HasSuffix(r.stdout, "(signed by "+keyID(t, c)+")\n") {
 		t.Errorf("pull of a signed package: %+v", r)
 	}
 	dir11 := catPackage(t, catManifest("example:cat", "1.1.0"), map[string]string{"static/hello.txt": "unsigned\n"})
@@ -274,9 +274,9 @@ func TestE2ESignatures(t *testing.T) {
 	c.run("example:cat@3.0.0").ok(t, "the bundle's own signature", "three\n")
 }
 
-// keyID returns the key id `wrun key generate` printed for key, read back
-// from the trust store file name.
-func keyID(t *testing.T, c *cli, key string) string {
+// keyID returns the id of the one key trusted for namespace example, read
+// back from the trust store's file name.
+func keyID(t *testing.T, c *cli) string {
 	t.Helper()
 	ents, err := os.ReadDir(filepath.Join(c.home, "keys", "example"))
 	if err != nil || len(ents) != 1 {

@@ -222,6 +222,11 @@ func TestE2ERegistry(t *testing.T) {
 	c.run("--registry", reg.Host, "example:hello@2.0.0").wantError(t, reg.Host, "unreachable")
 	c.run("--registry", reg.Host, "--offline", "example:hello@2.0.0").wantError(t, "offline")
 	newCLI(t).run("--registry", reg.Host, "example:cat@1.0.0").wantError(t, reg.Host, "unreachable")
+	c.run("--registry", reg.Host, "ls").wantError(t, "listing "+reg.Host, "unreachable")
+	pub.run("--registry", reg.Host, "publish", cat).wantError(t, reg.Host, "unreachable")
+	// --offline lists what the cache knows.
+	c.run("--registry", reg.Host, "--offline", "ls", "example").ok(t, "ls --offline",
+		"PACKAGE      VERSIONS  REGISTRY\nexample:cat  1.0.0     "+reg.Host+"\n")
 }
 
 // TestE2EConcurrentProcesses: 16 wrun processes run one uncached package

@@ -238,7 +238,7 @@ func (a *artifact) wrunLayers(p *bundle.Package, entry map[string]bundle.Entry, 
 		}
 	}
 	addTar := func(dir string, files []bundle.Entry) error {
-		f, err := os.CreateTemp(tmpDir, "layer-*.tar")
+		f, err := os.CreateTemp(tmpDir, fmt.Sprintf("layer-%d-*.tar", os.Getpid())) // see cleanupPublishTemps
 		if err != nil {
 			return err
 		}

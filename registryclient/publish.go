@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2/registry"
@@ -49,6 +51,7 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return ocispec.Descriptor{}, err
 	}
+	cleanupPublishTemps(tmp)
 	a, err := buildArtifact(p, tmp)
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, netError(err))
@@ -95,4 +98,27 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, netError(err))
 	}
 	return a.manifest.desc, nil
+}
+
+// cleanupPublishTemps removes the layer tars (layer-PID-*.tar) a publish
+// left behind when its process died (kill -9) before removing them.
+func cleanupPublishTemps(tmp string) {
+	ents, err := os.ReadDir(tmp)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "layer-")
+		if !ok || !strings.HasSuffix(rest, ".tar") {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil {
+			continue
+		}
+		if pid != os.Getpid() && !processAlive(pid) {
+			os.Remove(filepath.Join(tmp, e.Name()))
+		}
+	}
 }

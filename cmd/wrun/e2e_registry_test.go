@@ -411,3 +411,36 @@ func tempFiles(t *testing.T, home string) []string {
 	})
 	return out
 }
+
+// TestE2EKilledPublish: a publish killed with SIGKILL while it writes its
+// layers leaves nothing behind once the next publish has run.
+func TestE2EKilledPublish(t *testing.T) {
+	c := newCLI(t)
+	dir := bigPackage(t, "example:huge", 24<<20)
+	cmd := exec.Command(wrunBin, "publish", dir)
+	cmd.Env = []string{"WRUN_HOME=" + c.home, "HOME=" + c.home, "PATH=" + os.Getenv("PATH")}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tmp := filepath.Join(c.home, "cache", "tmp")
+	saw := false
+	for i := 0; i < 400 && !saw; i++ {
+		ents, _ := os.ReadDir(tmp)
+		saw = len(ents) > 0
+		if !saw {
+			time.Sleep(500 * time.Microsecond)
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	ents, _ := os.ReadDir(tmp)
+	t.Logf("killed publish: layer file seen %v, %d left", saw, len(ents))
+
+	if r := c.run("publish", dir); r.code != 0 || !strings.HasPrefix(r.stdout, "published example:huge@1.0.0\n") {
+		t.Fatalf("publish after the killed one: %+v", r)
+	}
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("temp files left in %s: %v", tmp, ents)
+	}
+	c.run("example:huge@1.0.0", "/data/ok.txt").ok(t, "run after the killed publish", "big ok\n")
+}

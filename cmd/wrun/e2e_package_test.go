@@ -144,6 +144,13 @@ required = true
 		t.Errorf("[run] env with --env: %+v", r)
 	}
 
+	// The same published, through the shorthand with run flags before REF.
+	if r := c.run("publish", dir); r.code != 0 {
+		t.Fatalf("publish: %+v", r)
+	}
+	c.run("example:echo@1.0.0", "u1").wantError(t, "--mount HOST_DIR:/data")
+	c.run("--mount", host+":/data", "example:echo@1.0.0", "--", "u1", "--u2").ok(t, "wrun FLAGS REF -- ARGS", want)
+
 	// The granted mount is the host directory: the guest's writes land there.
 	cat := catPackage(t, catManifest("example:cat", "1.0.0")+"[[mounts]]\nto = \"/data\"\naccess = \"rw\"\nrequired = true\n",
 		map[string]string{"static/hello.txt": "hi\n"})

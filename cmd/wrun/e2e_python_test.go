@@ -100,6 +100,24 @@ func pyTree(t *testing.T, dir string) map[string]string {
 	return files
 }
 
+// pyUnchanged checks that dir holds exactly the files of before.
+func pyUnchanged(t *testing.T, dir string, before map[string]string) {
+	t.Helper()
+	after := pyTree(t, dir)
+	for name, content := range after {
+		if c, ok := before[name]; !ok {
+			t.Errorf("%s appeared in %s on the host", name, dir)
+		} else if c != content {
+			t.Errorf("%s changed on the host: %q", name, content)
+		}
+	}
+	for name := range before {
+		if _, ok := after[name]; !ok {
+			t.Errorf("%s vanished from %s on the host", name, dir)
+		}
+	}
+}
+
 func pyWriteFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -246,14 +264,14 @@ class Broken(unittest.TestCase):
 			r := c.run("test", app)
 			r.stderr = unittestTime.ReplaceAllString(r.stderr, "$1 in T")
 			r.want(t, 0, "", tc.pass)
-			if after := pyTree(t, filepath.Join(app, "app")); len(after) != len(before) {
-				t.Errorf("wrun test wrote into the app directory: %v", after)
-			}
+			pyUnchanged(t, filepath.Join(app, "app"), before)
 
 			pyWriteFile(t, filepath.Join(app, "app", tc.failFile), failing)
+			before[tc.failFile] = failing
 			r = c.run("test", app)
 			r.stderr = unittestTime.ReplaceAllString(r.stderr, "$1 in T")
 			r.want(t, 1, "", tc.fail)
+			pyUnchanged(t, filepath.Join(app, "app"), before)
 
 			// The app itself still runs with its [run] args.
 			c.run("run", app, "--", "2", "40").want(t, 0, "42\n", "")
@@ -283,15 +301,7 @@ func TestPythonLocalDev(t *testing.T) {
 	before["pkg/stats.py"] = edited
 	c.run("run", "--mount", host+":/data", app).want(t, 0, strings.Replace(filesOut, "v1", "v2", 1), "")
 
-	after := pyTree(t, filepath.Join(app, "app"))
-	if len(after) != len(before) {
-		t.Errorf("the app's writes landed in its directory: have %d files, want %d: %v", len(after), len(before), after)
-	}
-	for name, content := range before {
-		if after[name] != content {
-			t.Errorf("%s changed on the host: %q", name, after[name])
-		}
-	}
+	pyUnchanged(t, filepath.Join(app, "app"), before)
 	if _, err := os.Stat(filepath.Join(app, "app", "pkg", "__pycache__")); !os.IsNotExist(err) {
 		t.Errorf("__pycache__ was written to the app directory (stat: %v)", err)
 	}

@@ -218,6 +218,8 @@ func TestE2ERegistry(t *testing.T) {
 	reg.Stop()
 	c.run("--registry", reg.Host, "example:cat@1.0.0").ok(t, "warm run, registry down", "cat from the registry\n")
 	c.run("--registry", reg.Host, "--offline", "example:cat@1.0.0").ok(t, "--offline warm run", "cat from the registry\n")
+	c.run("run", reg.Host+"/example/cat:1.0.0").ok(t, "warm run of the OCI reference, registry down", "cat from the registry\n")
+	c.run("run", reg.Host+"/example/cat@"+catManifestDigest).ok(t, "warm run by digest, registry down", "cat from the registry\n")
 	c.run("--registry", reg.Host, "example:cat@^1").wantError(t, reg.Host, "unreachable")
 	c.run("--registry", reg.Host, "example:hello@2.0.0").wantError(t, reg.Host, "unreachable")
 	c.run("--registry", reg.Host, "--offline", "example:hello@2.0.0").wantError(t, "offline")

@@ -156,14 +156,20 @@ func (c *cache) Push(_ context.Context, d ocispec.Descriptor, r io.Reader) error
 	return nil
 }
 
-// cleanup removes temp files whose writer is gone.
+// cleanup removes temp files whose writer is gone, and the fetch lock of a
+// complete blob whose holder died (kill -9) before removing it. (A process
+// that opens such a lock as it is removed finds the blob complete under it.)
 func (c *cache) cleanup() {
 	ents, err := os.ReadDir(c.tmp())
 	if err != nil {
 		return
 	}
 	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".partial") {
+		if hex, ok := strings.CutSuffix(e.Name(), ".lock"); ok {
+			if _, err := os.Stat(c.path(digest.NewDigestFromEncoded(digest.SHA256, hex))); err != nil {
+				continue // the next fetch of the blob takes and removes it
+			}
+		} else if !strings.HasSuffix(e.Name(), ".partial") {
 			continue
 		}
 		p := filepath.Join(c.tmp(), e.Name())

@@ -390,6 +390,14 @@ to = "/"
 	reg.Stop()
 	c.run("--registry", reg.Host, "run", app, "/static/lib/lib.txt").ok(t, "locked app, registry down", "app\nregistry lib\n")
 	c.run("--registry", reg.Host, "--refresh", "run", app).wantError(t, reg.Host, "unreachable")
+	os.Remove(filepath.Join(app, "wrun.lock"))
+	// Without the lock, --offline resolves from the cache, and locks again.
+	c.run("--registry", reg.Host, "--offline", "run", app, "/static/lib/lib.txt").ok(t, "offline, no lock", "app\nregistry lib\n")
+	if got := readFile(t, filepath.Join(app, "wrun.lock")); !strings.Contains(got, `version = "1.2.0"`) {
+		t.Errorf("wrun.lock after an offline resolution: %q", got)
+	}
+	os.Remove(filepath.Join(app, "wrun.lock"))
+	c.run("--registry", reg.Host, "run", app).wantError(t, "example:lib", reg.Host, "unreachable", "--offline")
 }
 
 // tempFiles lists every file under a WRUN_HOME's cache whose name marks it

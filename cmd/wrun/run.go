@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -91,7 +92,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 	defer rt.Close(context.WithoutCancel(ctx))
 
 	var run func(context.Context, runtime.RunConfig) error
-	if strings.HasSuffix(target, ".wasm") && !test {
+	if !test && isProgramFile(target) {
 		prog, err := rt.CompileFile(ctx, target)
 		if err != nil {
 			return err
@@ -194,4 +195,25 @@ func parseMount(spec string) (vfs.Mount, error) {
 		return vfs.Mount{}, fmt.Errorf("--mount %q: %w", spec, err)
 	}
 	return vfs.Mount{Guest: parts[1], FS: fs}, nil
+}
+
+// isProgramFile reports whether target is a file to run as a plain program:
+// a .wasm, or any regular file that is not a bundle (a tar archive, with
+// "ustar" at offset 257), so that a wrong file gets the compiler's message
+// ("not a WebAssembly binary") rather than a bundle reader's.
+func isProgramFile(target string) bool {
+	if strings.HasSuffix(target, ".wasm") {
+		return true
+	}
+	f, err := os.Open(target)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	var b [262]byte
+	n, _ := io.ReadFull(f, b[:])
+	return n < len(b) || string(b[257:262]) != "ustar"
 }

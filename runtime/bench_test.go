@@ -38,7 +38,7 @@ func BenchmarkRun(b *testing.B) {
 			}
 		})
 		b.Run(guest+"/wazero", func(b *testing.B) {
-			r := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCloseOnContextDone(true))
+			r := wazero.NewRuntime(ctx)
 			defer r.Close(ctx)
 			wasi_snapshot_preview1.MustInstantiate(ctx, r)
 			cm, err := r.CompileModule(ctx, wasm)

@@ -10,11 +10,12 @@ import (
 // Config configures a Runtime. It is immutable: every With method returns a
 // copy. The zero value is not valid; start from NewConfig.
 type Config struct {
-	cacheDir string // "" with inMemory: cache in memory only
-	inMemory bool
-	workers  int
-	home     home.Dirs
-	registry registryclient.Options
+	cacheDir   string // "" with inMemory: cache in memory only
+	inMemory   bool
+	workers    int
+	stopOnDone bool
+	home       home.Dirs
+	registry   registryclient.Options
 }
 
 // NewConfig returns the default configuration: an on-disk compilation cache
@@ -50,5 +51,16 @@ func (c Config) WithCompilationWorkers(n int) Config {
 // the embedded local store).
 func (c Config) WithRegistry(o registryclient.Options) Config {
 	c.registry = o
+	return c
+}
+
+// WithCloseOnContextDone makes a run stop when its context is done
+// (deadline or cancellation) even while the guest computes without calling
+// the host. wazero does this by compiling a check into every function entry
+// and loop header, which costs guest CPU (CPython starts about 3x slower), so
+// it is off by default, as in wazero: without it a run notices its context
+// only when it ends. The command line turns it on for --timeout.
+func (c Config) WithCloseOnContextDone(on bool) Config {
+	c.stopOnDone = on
 	return c
 }

@@ -8,8 +8,8 @@
 //
 // Defaults (NewConfig): compiled code is cached on disk under wrun's cache
 // directory (WRUN_HOME/cache/compiled, else the user cache dir), cold
-// compiles use one worker per CPU, and a guest is stopped when the context of
-// its run is done. A run (NewRunConfig) has no arguments beyond the program
+// compiles use one worker per CPU, and a guest's context is not checked while
+// it computes (WithCloseOnContextDone turns that on, at a cost). A run (NewRunConfig) has no arguments beyond the program
 // name, an empty environment, no standard streams (reads see EOF, writes are
 // discarded), real wall and monotonic clocks, crypto/rand as its random
 // source and no memory cap beyond the module's own maximum.

@@ -64,7 +64,7 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	}
 	wz := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
-		WithCloseOnContextDone(true))
+		WithCloseOnContextDone(cfg.stopOnDone))
 	wasi, err := wasi_snapshot_preview1.NewBuilder(wz).Compile(ctx)
 	if err == nil {
 		_, err = wz.InstantiateModule(ctx, wasi, wazero.NewModuleConfig())

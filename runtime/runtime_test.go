@@ -115,10 +115,16 @@ func TestTrap(t *testing.T) {
 }
 
 func TestDeadlineAndCancel(t *testing.T) {
-	p := compile(t, newRuntime(t), "wat/loop")
+	ctx0 := context.Background()
+	rt, err := runtime.New(ctx0, runtime.NewConfig().WithInMemoryCache().WithCloseOnContextDone(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx0)
+	p := compile(t, rt, "wat/loop")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	err := p.Run(ctx, runtime.NewRunConfig())
+	err = p.Run(ctx, runtime.NewRunConfig())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("deadline: got %v", err)
 	}

@@ -85,6 +85,17 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 	if o.noCache {
 		cfg = cfg.WithInMemoryCache()
 	}
+	if o.timeout > 0 {
+		// Only a deadline needs the guest to check its context as it
+		// computes; that check costs guest CPU, so it is not on by default.
+		cfg = cfg.WithCloseOnContextDone(true)
+	} else {
+		// Without the check, Ctrl-C (which cancels ctx) ends the process.
+		defer context.AfterFunc(ctx, func() {
+			fmt.Fprintf(g.stderr, "wrun: %s interrupted\n", target)
+			os.Exit(130)
+		})()
+	}
 	rt, err := runtime.New(ctx, cfg)
 	if err != nil {
 		return err

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestRunWasm(t *testing.T) {
@@ -129,4 +132,22 @@ func TestRunErrors(t *testing.T) {
 	c.run("run", guest(t, "wat/trap")).wantError(t, "trapped: unreachable")
 	c.run("run", filepath.Join(dir, "absent.wasm")).wantError(t, "absent.wasm", "no such file")
 	c.run("run").wantError(t, "requires at least 1 arg")
+}
+
+func TestRunInterrupt(t *testing.T) {
+	c := newCLI(t)
+	cmd := exec.Command(wrunBin, "run", guest(t, "wat/loop"))
+	cmd.Env = []string{"WRUN_HOME=" + c.home}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("Ctrl-C: %v, stderr %q", err, stderr.String())
+	}
 }

@@ -45,6 +45,7 @@ func main() {
 		{"vfs", o.vfsBench},
 		{"registry", o.registryBench},
 		{"preinit", o.preinitBench},
+		{"python", o.pythonBench},
 		{"inproc", func(w io.Writer) error {
 			return goBench(w, "in-process instantiate+run of a compiled guest: Program.Run vs raw wazero", "./runtime", "BenchmarkRun$")
 		}},

@@ -11,8 +11,8 @@ import (
 // by whoever wrote it (a package cache that verified every byte when it
 // extracted the package, and keeps the directory read-only). entries are
 // those files, as Files returned them then. Only wrun.toml is read and
-// checked against its entry; the other files are trusted to match theirs,
-// and Open and ReadFile still verify whatever they read. The manifest's
+// checked against its entry; the other files are trusted to match theirs:
+// Open and ReadFile check their sizes but do not hash them again. The manifest's
 // [package] fields are not filled from the wasm's metadata, since that
 // would read the wasm.
 //
@@ -34,7 +34,7 @@ func LoadDirIndexed(dir string, entries []Entry) (*Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Package{Manifest: m, dir: dir, name: dir, files: make([]file, len(entries))}
+	p := &Package{Manifest: m, dir: dir, name: dir, files: make([]file, len(entries)), trusted: true}
 	for i, e := range entries {
 		if err := ValidatePath(e.Path); err != nil {
 			return nil, fmt.Errorf("%s: index: %w", dir, err)

@@ -22,7 +22,7 @@ func TestLoadDirIndexed(t *testing.T) {
 	if p.Digest() != full.Digest() {
 		t.Fatalf("indexed digest %s, full %s", p.Digest(), full.Digest())
 	}
-	// A file changed behind the index is still caught when it is read.
+	// Reads check sizes: a file truncated behind the index is caught.
 	wasm := p.Manifest.Run.Wasm
 	target := filepath.Join(dir, filepath.FromSlash(wasm))
 	os.Chmod(target, 0o644)
@@ -31,6 +31,10 @@ func TestLoadDirIndexed(t *testing.T) {
 	}
 	if _, err := p.ReadFile(wasm); !errors.Is(err, bundle.ErrDigestMismatch) {
 		t.Fatalf("reading a changed file: %v, want ErrDigestMismatch", err)
+	}
+	// A fully loaded package hashes what it reads.
+	if _, err := full.ReadFile(wasm); !errors.Is(err, bundle.ErrDigestMismatch) {
+		t.Fatalf("reading a changed file through LoadDir's package: %v, want ErrDigestMismatch", err)
 	}
 	// wrun.toml is always checked against its entry.
 	mf := filepath.Join(dir, bundle.ManifestName)

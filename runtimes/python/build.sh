@@ -3,10 +3,12 @@
 # wasm32-wasi (WASI preview 1), compiled from Debian's own source package
 # (upstream orig tarballs only) with Debian's own toolchain.
 #
-# Usage: runtimes/python/build.sh [--force] [--print-dir]
+# Usage: runtimes/python/build.sh [--force] [--print-dir] [--print-preinit-dir]
 #
-#   --force      rebuild even when the cache already holds this recipe
-#   --print-dir  print the output directory this recipe maps to and exit
+#   --force              rebuild even when the cache already holds this recipe
+#   --print-dir          print the output directory this recipe maps to and exit
+#   --print-preinit-dir  print the python:cpython-preinit variant's directory
+#                        (cpython-<hash>-preinit/, beside the main one) and exit
 #
 # The package directory is cached under
 #   ${WRUN_BUILD_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/wrun-build}/cpython-<hash>/
@@ -18,6 +20,12 @@
 #
 # See README.md beside this file for the recipe in words and the limits of
 # the build.
+#
+# After the main package, preinit/build.sh links preinit/main.c against this
+# build's static libpython into the python:cpython-preinit variant, a sibling
+# directory with its own completion stamp (see preinit/build.sh); its files
+# are not part of <hash>, so editing them relinks in seconds. The build tree
+# (work-cpython-<hash>/) is kept for that, without its destdir.
 set -euo pipefail
 
 # The whole script is one compound command, so bash parses all of it before
@@ -59,16 +67,18 @@ readonly DEB_SRC_FILE='/etc/apt/sources.list.d/wrun-deb-src.sources'
 
 force=0
 print_dir=0
+print_preinit_dir=0
 for arg in "$@"; do
 	case "$arg" in
 	--force) force=1 ;;
 	--print-dir) print_dir=1 ;;
+	--print-preinit-dir) print_preinit_dir=1 ;;
 	-h | --help)
-		sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
-		echo "build.sh: unknown argument ${arg@Q} (want --force or --print-dir)" >&2
+		echo "build.sh: unknown argument ${arg@Q} (want --force, --print-dir or --print-preinit-dir)" >&2
 		exit 2
 		;;
 	esac
@@ -97,14 +107,27 @@ hash="$(recipe_hash)"
 out="$cache_root/cpython-$hash"
 marker="$out.complete"
 log="$out.log"
+work="$cache_root/work-cpython-$hash"
 
 if ((print_dir)); then
 	echo "$out"
 	exit 0
 fi
+if ((print_preinit_dir)); then
+	echo "$out-preinit"
+	exit 0
+fi
+
+# preinit_variant builds (or finds current) the python:cpython-preinit
+# variant from the finished main package and the kept build tree.
+preinit_variant() {
+	bash "$recipe_dir/preinit/build.sh" "$out" "$work" "$PY_SRCDIR" "$out-preinit" ||
+		{ echo "build.sh: the python:cpython-preinit variant failed (python:cpython itself is fine: $out)" >&2; exit 1; }
+}
 
 if ((!force)) && [[ -f "$marker" && -f "$out/wrun.toml" ]]; then
 	echo "build.sh: python:cpython is cached (recipe $hash)" >&2
+	preinit_variant
 	echo "$out"
 	exit 0
 fi
@@ -120,6 +143,8 @@ if ! flock -n 9; then
 fi
 if ((!force)) && [[ -f "$marker" && -f "$out/wrun.toml" ]]; then
 	echo "build.sh: python:cpython is cached (recipe $hash)" >&2
+	exec 9>&-
+	preinit_variant
 	echo "$out"
 	exit 0
 fi
@@ -255,7 +280,6 @@ fetch_sources
 
 # Fixed paths (we hold the lock), so a rebuild of the same recipe embeds the
 # same paths.
-work="$cache_root/work-cpython-$hash"
 tmp_out="$out.tmp"
 rm -rf "$work" "$tmp_out" "$marker"
 [[ -e "$out" ]] && rm -rf "$out"
@@ -419,8 +443,11 @@ mv -T "$tmp_out" "$out"
 elapsed=$(($(date +%s) - start_time))
 printf 'recipe %s\nbuilt %s\nseconds %s\n' "$hash" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$elapsed" >"$marker.tmp"
 mv -T "$marker.tmp" "$marker"
-rm -rf "$work"
+# The build tree stays (without the installed copy) for preinit/build.sh.
+rm -rf "$destdir"
 step "done in ${elapsed}s: $out"
+exec 9>&-
+preinit_variant
 echo "$out"
 exit 0
 }

@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/testenv"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
@@ -97,6 +98,16 @@ func TestExplodeAssembleGuests(t *testing.T) {
 		t.Fatalf("largest Go guest %s is only %d bytes", big, len(b))
 	}
 	roundTrip(t, "largest Go guest "+big, b)
+}
+
+// TestExplodeAssembleCPython round-trips the largest real binary there is:
+// the CPython interpreter of the python:cpython runtime package.
+func TestExplodeAssembleCPython(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.PythonRuntime(t), "module.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, "CPython module.wasm", b)
 }
 
 // TestExplodePadded keeps non-minimal LEB128 widths and custom section

@@ -21,21 +21,7 @@ import (
 // pythonRuntime returns the directory of the CPython runtime package:
 // $WRUN_PYTHON_RUNTIME, else the path `make python-build` wrote to
 // .build/python-runtime.path.
-func pythonRuntime(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("WRUN_PYTHON_RUNTIME")
-	if dir == "" {
-		b, err := os.ReadFile(filepath.Join(testenv.Build(), "python-runtime.path"))
-		if err != nil {
-			t.Fatalf("no CPython runtime package (WRUN_PYTHON_RUNTIME is unset and %v): run make python-build", err)
-		}
-		dir = strings.TrimSpace(string(b))
-	}
-	if _, err := os.Stat(filepath.Join(dir, "wrun.toml")); err != nil {
-		t.Fatalf("CPython runtime package %s: %v: run make python-build", dir, err)
-	}
-	return dir
-}
+func pythonRuntime(t *testing.T) string { return testenv.PythonRuntime(t) }
 
 // pyShared is the WRUN_HOME the Python tests share. It lives beside the
 // test binary's wrun, so TestMain removes it at the end.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -61,6 +62,24 @@ func Tool(t testing.TB, name string) string {
 	}
 	t.Fatalf("tool %s not found: run `make tools` (or `make deps` for system packages)", name)
 	return ""
+}
+
+// PythonRuntime returns the CPython runtime package directory `make
+// python-build` made: $WRUN_PYTHON_RUNTIME, else the path it recorded.
+func PythonRuntime(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("WRUN_PYTHON_RUNTIME")
+	if dir == "" {
+		b, err := os.ReadFile(filepath.Join(Build(), "python-runtime.path"))
+		if err != nil {
+			t.Fatalf("no CPython runtime package (WRUN_PYTHON_RUNTIME is unset and %v): run make python-build", err)
+		}
+		dir = strings.TrimSpace(string(b))
+	}
+	if _, err := os.Stat(filepath.Join(dir, "wrun.toml")); err != nil {
+		t.Fatalf("CPython runtime package %s: %v: run make python-build", dir, err)
+	}
+	return dir
 }
 
 // WrunBinary builds cmd/wrun once per test binary into dir and returns its path.

@@ -9,12 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/preinit"
 )
 
 // buildOptions are the flags of `wrun build`.
 type buildOptions struct {
-	output string
-	sign   string
+	output    string
+	sign      string
+	noPreinit bool
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -27,7 +29,12 @@ one bundle: a canonical tar of exactly the files the manifest names, the same
 bytes on any machine. Prints the content digest, which equals the digest of
 the directory. [package] fields wrun.toml leaves out are filled from the
 wasm's metadata sections. With --sign, the bundle carries a release manifest
-and its Ed25519 signature (outside the content digest).`,
+and its Ed25519 signature (outside the content digest).
+
+When wrun.toml has [preinit], the wasm is pre-initialized first (its init
+export runs with the package's assets mounted) and the bundle ships the
+snapshot in its place, so the package starts without initializing; its
+digest is then the digest of that content. --no-preinit ships it as it is.`,
 		Example: `  wrun build
   wrun build ./hello -o hello.wrun --sign ~/.wrun-key`,
 		Args: cobra.MaximumNArgs(1),
@@ -42,6 +49,7 @@ and its Ed25519 signature (outside the content digest).`,
 	f := cmd.Flags()
 	f.StringVarP(&o.output, "output", "o", "", "bundle file to write (default: NAME-VERSION.wrun, or DIR.wrun, in the current directory)")
 	f.StringVar(&o.sign, "sign", "", "sign the release with this private key (from `wrun key generate`)")
+	f.BoolVar(&o.noPreinit, "no-preinit", false, "ship the wasm as it is even when wrun.toml has [preinit]")
 	return cmd
 }
 
@@ -56,6 +64,16 @@ func (o *buildOptions) run(cmd *cobra.Command, dir string) error {
 	p, err := bundle.LoadDir(dir)
 	if err != nil {
 		return err
+	}
+	if p.Manifest.Preinit != nil && !o.noPreinit {
+		staged, cleanup, err := preinitStage(cmd, p, dir)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		if staged != nil {
+			p = staged
+		}
 	}
 	if key != nil {
 		k, err := bundle.ParsePrivateKey(key)
@@ -80,6 +98,55 @@ func (o *buildOptions) run(cmd *cobra.Command, dir string) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), p.Digest())
 	return nil
+}
+
+// preinitStage pre-initializes the package's wasm as [preinit] says and
+// returns the package with the snapshot in place of its wasm, staged in a
+// temporary directory (the package directory itself is never changed), or
+// nil when the wasm was pre-initialized already.
+func preinitStage(cmd *cobra.Command, p *bundle.Package, dir string) (*bundle.Package, func(), error) {
+	nothing := func() {}
+	snap, rep, err := preinit.Package(cmd.Context(), p, preinit.Options{AllowRandom: false})
+	if errors.Is(err, preinit.ErrNoInitFunc) {
+		return nil, nothing, nil // shipped pre-initialized already
+	}
+	if err != nil {
+		return nil, nothing, fmt.Errorf("%s: [preinit]: %w", dir, err)
+	}
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "wrun: warning: %s\n", w)
+	}
+	stage, err := os.MkdirTemp("", "wrun-build-")
+	if err != nil {
+		return nil, nothing, err
+	}
+	cleanup := func() { os.RemoveAll(stage) }
+	for _, f := range p.Files() {
+		dst := filepath.Join(stage, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			cleanup()
+			return nil, nothing, err
+		}
+		var b []byte
+		if f.Path == p.Manifest.Run.Wasm {
+			b = snap
+		} else if b, err = p.ReadFile(f.Path); err != nil {
+			cleanup()
+			return nil, nothing, err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			cleanup()
+			return nil, nothing, err
+		}
+	}
+	staged, err := bundle.LoadDir(stage)
+	if err != nil {
+		cleanup()
+		return nil, nothing, err
+	}
+	fmt.Fprintf(cmd.ErrOrStderr(), "pre-initialized %s with %s: %d data segments, %d → %d bytes\n",
+		p.Manifest.Run.Wasm, rep.InitFunc, rep.Segments, rep.InputBytes, rep.OutputBytes)
+	return staged, cleanup, nil
 }
 
 func defaultBundleName(m *bundle.Manifest, dir string) string {

@@ -1,0 +1,64 @@
+package preinit
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"maps"
+	"path"
+	"path/filepath"
+	"slices"
+
+	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/vfs"
+)
+
+// Package pre-initializes a package directory's wasm as its [preinit] table
+// says: the init export it names runs with the package's [[assets]] mounted
+// (each behind a private overlay; only the guest paths [preinit] mounts
+// lists, when it lists any) and its [run] env. It returns the snapshot that
+// replaces the package's [run] wasm. wrun build ships it, so the bundle runs
+// without initializing again.
+func Package(ctx context.Context, p *bundle.Package, opts Options) ([]byte, *Report, error) {
+	m := p.Manifest
+	if m.Preinit == nil {
+		return nil, nil, fmt.Errorf("%s has no [preinit] table", m.Package.Name)
+	}
+	if m.Run.Wasm == "" {
+		return nil, nil, fmt.Errorf("%s: [preinit] needs the package's own [run] wasm to pre-initialize", m.Package.Name)
+	}
+	dir, ok := p.Dir()
+	if !ok {
+		return nil, nil, fmt.Errorf("%s: pre-initialize a package directory, not a bundle", m.Package.Name)
+	}
+	wasm, err := p.ReadFile(m.Run.Wasm)
+	if err != nil {
+		return nil, nil, err
+	}
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	for _, a := range m.Assets {
+		if len(m.Preinit.Mounts) > 0 && !slices.Contains(m.Preinit.Mounts, a.To) {
+			continue
+		}
+		l, err := vfs.NewDirLayer(filepath.Join(dir, filepath.FromSlash(a.From)))
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: assets %q: %w", m.Package.Name, a.From, err)
+		}
+		if c, ok := l.(io.Closer); ok {
+			closers = append(closers, c)
+		}
+		opts.Mounts = append(opts.Mounts, vfs.Mount{Guest: path.Clean(a.To), FS: vfs.NewCopyOnWriteFS(l)})
+	}
+	if opts.InitFunc == "" {
+		opts.InitFunc = m.Preinit.Init
+	}
+	for _, k := range slices.Sorted(maps.Keys(m.Run.Env)) {
+		opts.Env = append(opts.Env, k+"="+m.Run.Env[k])
+	}
+	return Preinit(ctx, wasm, opts)
+}

@@ -1,20 +1,29 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
+
+	"github.com/wrun-dev/wrun/runtime"
 )
 
 // pythonPreinitBench compares, in one WRUN_HOME and one run, `wrun
 // python:cpython@3.11.2 -c CODE` (the plain runtime: the interpreter starts
 // and imports on every run) with `wrun python:cpython-preinit@3.11.2 -c
 // CODE` (the variant whose snapshot, made on its first run and cached, holds
-// the started interpreter and the nine modules), warm caches on both sides.
+// the started interpreter and the nine modules), warm caches on both sides;
+// then the same two in process (runtime.Load once, Package.Run per run),
+// where the fixed cost of loading a 7-10 MB module does not hide Python's
+// start-up.
 func (o *options) pythonPreinitBench(w io.Writer) error {
 	plain, err := pythonRuntimeDir()
 	if err != nil {
@@ -57,6 +66,70 @@ func (o *options) pythonPreinitBench(w io.Writer) error {
 		med, err := o.measure(cmds)
 		if err != nil {
 			return err
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t\n", s.name, ms(med[0]), ms(med[1]), ratio(med[1], med[0]))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w)
+	return o.pythonPreinitInProcess(w, home, pre, plain)
+}
+
+// pythonPreinitInProcess loads both packages once in one Runtime and times
+// Package.Run, interleaved, warm-up runs first, medians.
+func (o *options) pythonPreinitInProcess(w io.Writer, home, pre, plain string) error {
+	// The Runtime finds its snapshot cache through WRUN_HOME.
+	old, had := os.LookupEnv("WRUN_HOME")
+	os.Setenv("WRUN_HOME", home)
+	defer func() {
+		if had {
+			os.Setenv("WRUN_HOME", old)
+		} else {
+			os.Unsetenv("WRUN_HOME")
+		}
+	}()
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	if err != nil {
+		return err
+	}
+	defer rt.Close(ctx)
+	var pkgs []*runtime.Package
+	for _, dir := range []string{pre, plain} {
+		p, err := rt.Load(ctx, dir)
+		if err != nil {
+			return fmt.Errorf("loading %s: %w", dir, err)
+		}
+		defer p.Close(ctx)
+		pkgs = append(pkgs, p)
+	}
+
+	fmt.Fprintf(w, "== CPython 3.11 in process (runtime.Load once, Package.Run per run), median of %d: snapshot vs no snapshot\n", o.runs)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "program\tsnapshot\tno snapshot\tspeed-up\t")
+	for _, s := range pythonScripts {
+		var out bytes.Buffer
+		cfg := runtime.NewRunConfig().WithArgs("-c", s.code).WithStdout(&out).WithStderr(&out)
+		times := make([][]time.Duration, len(pkgs))
+		for i := range o.warmup + o.runs {
+			for j, p := range pkgs {
+				out.Reset()
+				start := time.Now()
+				err := p.Run(ctx, cfg)
+				d := time.Since(start)
+				if err != nil || out.String() != s.out {
+					return fmt.Errorf("%s -c %q: %v: output %q, want %q", p.Name, s.code, err, out.String(), s.out)
+				}
+				if i >= o.warmup {
+					times[j] = append(times[j], d)
+				}
+			}
+		}
+		med := make([]time.Duration, len(pkgs))
+		for j, ts := range times {
+			slices.Sort(ts)
+			med[j] = ts[len(ts)/2]
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%.2fx\t\n", s.name, ms(med[0]), ms(med[1]), ratio(med[1], med[0]))
 	}

@@ -55,7 +55,10 @@ $(TOOLS)/staticcheck:
 PYTHON_PATH := $(BUILD)/python-runtime.path
 python-build:
 	@mkdir -p $(BUILD)
-	@bash runtimes/python/build.sh | tail -n 1 > $(PYTHON_PATH).tmp && mv $(PYTHON_PATH).tmp $(PYTHON_PATH)
+	@bash runtimes/python/build.sh > $(PYTHON_PATH).out
+	@tail -n 1 $(PYTHON_PATH).out > $(PYTHON_PATH).tmp && test -f "$$(cat $(PYTHON_PATH).tmp)/wrun.toml" \
+		|| { echo "runtimes/python/build.sh printed no package directory"; exit 1; }
+	@mv $(PYTHON_PATH).tmp $(PYTHON_PATH)
 	@echo "python:cpython package: $$(cat $(PYTHON_PATH))"
 
 # Build it and publish it to the embedded default registry.

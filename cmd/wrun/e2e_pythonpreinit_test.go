@@ -70,6 +70,7 @@ func TestPythonPreinitMatchesPlainRuntime(t *testing.T) {
 			"print(json.dumps({'d': str(decimal.Decimal('1.10') * 3)}), re.sub('a+', '-', 'baaad'), zlib.crc32(b'wrun'), " +
 			"datetime.date(2026, 1, 2).isoformat(), collections.Counter('abca').most_common(1), pathlib.PurePosixPath('/a/b.py').suffix)"}, 0},
 		{"argv", []string{"-c", "import sys; print(sys.argv)", "a", "b c", "--flag", ""}, 0},
+		{"environment and path", []string{"-c", "import os, sys; print(sorted(os.environ.items()), sys.path, sys.stdout.line_buffering)"}, 0},
 		{"exit code", []string{"-c", "import sys; print('bye'); sys.exit(3)"}, 3},
 		{"exit message", []string{"-c", "import sys; sys.exit('fatal: no input')"}, 1},
 		{"uncaught exception", []string{"-c", "def f():\n    raise ValueError('bad input')\nprint('about to fail')\nf()"}, 1},
@@ -110,14 +111,11 @@ func firstKey(m map[string]string) string {
 	return ""
 }
 
-// An app opts in with one line: runtime = "python:cpython-preinit@^3.11".
-func TestPythonPreinitApp(t *testing.T) {
-	pre := pythonPreinitRuntime(t)
-	c := newCLI(t)
-	if r := c.run("publish", pre); r.code != 0 {
-		t.Fatalf("wrun publish %s: %s", pre, r.stderr)
-	}
-	app := pyApp(t, "modes")
+// preinitApp copies testdata/python/NAME with its runtime line changed to
+// the variant: the one-line opt-in.
+func preinitApp(t *testing.T, name string) string {
+	t.Helper()
+	app := pyApp(t, name)
 	manifest := filepath.Join(app, "wrun.toml")
 	b, err := os.ReadFile(manifest)
 	if err != nil {
@@ -128,6 +126,17 @@ func TestPythonPreinitApp(t *testing.T) {
 		t.Fatalf("%s has no runtime = \"python:cpython@^3.11\" line to change", manifest)
 	}
 	pyWriteFile(t, manifest, opted)
+	return app
+}
+
+// An app opts in with one line: runtime = "python:cpython-preinit@^3.11".
+func TestPythonPreinitApp(t *testing.T) {
+	pre := pythonPreinitRuntime(t)
+	c := newCLI(t)
+	if r := c.run("publish", pre); r.code != 0 {
+		t.Fatalf("wrun publish %s: %s", pre, r.stderr)
+	}
+	app := preinitApp(t, "modes")
 
 	c.run("run", app, "--", "argv", "a", "b c", "--flag", "").
 		want(t, 0, "['/app/main.py', 'argv', 'a', 'b c', '--flag', '']\n", "")
@@ -141,4 +150,19 @@ func TestPythonPreinitApp(t *testing.T) {
 	if n := len(snapshotEntries(t, c.home)); n != 1 {
 		t.Errorf("%d preinit cache entries after four runs, want 1", n)
 	}
+}
+
+// A library mounted in site-packages, which the snapshot saw empty, is found.
+func TestPythonPreinitLibraryDependency(t *testing.T) {
+	pre := pythonPreinitRuntime(t)
+	c := newCLI(t)
+	for _, dir := range []string{pre, pyApp(t, "pylib")} {
+		if r := c.run("publish", dir); r.code != 0 {
+			t.Fatalf("wrun publish %s: %s", dir, r.stderr)
+		}
+	}
+	app := preinitApp(t, "uselib")
+	c.run("run", app, "--", "rect", "2", "3").want(t, 0, useLibOut, "")
+	c.run("run", app, "--", "hexagon", "2").wantTraceback(t, "pylib 1.4.0 /usr/local/lib/python3.11/site-packages/pylib/__init__.py\n",
+		"ValueError: unknown shape 'hexagon'")
 }

@@ -46,6 +46,7 @@ func main() {
 		{"registry", o.registryBench},
 		{"preinit", o.preinitBench},
 		{"python", o.pythonBench},
+		{"pythonpreinit", o.pythonPreinitBench},
 		{"inproc", func(w io.Writer) error {
 			return goBench(w, "in-process instantiate+run of a compiled guest: Program.Run vs raw wazero", "./runtime", "BenchmarkRun$")
 		}},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/home"
+	"github.com/wrun-dev/wrun/internal/wasmbin"
 	"github.com/wrun-dev/wrun/preinit"
 	"github.com/wrun-dev/wrun/registryclient"
 	"github.com/wrun-dev/wrun/vfs"
@@ -231,12 +232,10 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm []byte, layers []vfs.Mount) ([]byte, error) {
 	pre := exe.Manifest.Preinit
 	initFunc := orDefault(pre.Init, preinit.DefaultInitFunc)
-	cm, err := r.wz.CompileModule(ctx, wasm)
+	pending, err := exportsFunc(wasm, initFunc)
 	if err != nil {
 		return nil, fmt.Errorf("%s is %w: %v", exe.Name(), ErrInvalidModule, err)
 	}
-	_, pending := cm.ExportedFunctions()[initFunc]
-	cm.Close(ctx)
 	if !pending {
 		return wasm, nil // shipped pre-initialized
 	}
@@ -369,4 +368,25 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// exportsFunc reports whether a module exports a function called name,
+// reading only its export section: compiling a large module just to look
+// costs far more than the run it precedes.
+func exportsFunc(wasm []byte, name string) (bool, error) {
+	m, err := wasmbin.Parse(wasm)
+	if err != nil {
+		return false, err
+	}
+	sec := m.Section(wasmbin.SectionExport)
+	if sec == nil {
+		return false, nil
+	}
+	exports, err := wasmbin.DecodeExports(sec.Payload, sec.PayloadOffset)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(exports, func(e wasmbin.Export) bool {
+		return e.Name == name && e.Kind == wasmbin.KindFunc
+	}), nil
 }

@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
@@ -77,29 +79,10 @@ func Cached(ctx context.Context, dir string, wasm []byte, inputs string, opts Op
 }
 
 // writeAtomic writes b to a temporary file in path's directory and renames
-// it to path.
-func writeAtomic(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
+// it into place, so a concurrent reader never sees a partial snapshot.
+func writeAtomic(path string, b []byte) error {
+	return bundle.WriteFileAtomic(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
 }

@@ -4,13 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
+	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/preinit"
 )
 
@@ -113,30 +114,11 @@ func (o *preinitOptions) run(ctx context.Context, g *globalOptions, in string) e
 	return nil
 }
 
-// writeFileAtomic writes b to a temporary file beside path and renames it
-// over path, so path is either absent, its old content or the new content.
-func writeFileAtomic(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
+// writeFileAtomic writes b beside path and renames it over path, so path is
+// either absent, its old content or the new content.
+func writeFileAtomic(path string, b []byte) error {
+	return bundle.WriteFileAtomic(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(b)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(b); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
 }

@@ -341,6 +341,9 @@ func (p *Package) CheckMounts(cfg RunConfig) error {
 }
 
 func (p *Package) runConfig(cfg RunConfig, args []string, env map[string]string) RunConfig {
+	if cfg.scratch == 0 {
+		cfg.scratch = DefaultScratchBytes
+	}
 	cfg.args = append(slices.Clone(args), cfg.args...)
 	merged := maps.Clone(env)
 	maps.Copy(merged, cfg.env)

@@ -28,8 +28,10 @@ type RunConfig struct {
 	scratch   int64
 }
 
-// DefaultScratchBytes caps the in-memory /tmp every run gets unless
-// WithScratch says otherwise or a mount takes /tmp.
+// DefaultScratchBytes caps the in-memory /tmp a package's run gets unless
+// WithScratch says otherwise or a mount takes /tmp. A plain program
+// (Program.Run) gets no /tmp unless WithScratch asks for one, as under
+// wazero's own CLI.
 const DefaultScratchBytes = 64 << 20
 
 // NewRunConfig returns the default RunConfig.
@@ -86,6 +88,6 @@ func (c RunConfig) WithStartFunction(name string) RunConfig { c.startFunc = name
 
 // WithScratch sets the size cap of the run's in-memory /tmp, a fresh empty
 // filesystem per run; a write past the cap fails (ENOSPC, which WASI
-// preview 1 reports as EIO). 0 means DefaultScratchBytes; a negative size
-// means no /tmp.
+// preview 1 reports as EIO). 0 means the default (DefaultScratchBytes for a
+// package, none for a plain program); a negative size means no /tmp.
 func (c RunConfig) WithScratch(bytes int64) RunConfig { c.scratch = bytes; return c }

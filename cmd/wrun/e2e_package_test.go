@@ -177,9 +177,14 @@ func TestE2EHostAssetAndTmp(t *testing.T) {
 	c.run("run", "--asset", host+":/static", cat, "/static/index.html").ok(t, "--asset next run", "<h1>hi</h1>\n")
 	c.run("run", "--asset", host, cat).wantError(t, "--asset", "want DIR:GUEST")
 
-	// /tmp: there by default, absent with --tmp 0, capped by --tmp SIZE.
-	c.run("run", cat, "-w", "/tmp/x", "scratch\n", "/tmp/x").ok(t, "/tmp", "scratch\n")
-	r := c.run("run", "--tmp", "0", cat, "-w", "/tmp/x", "y")
+	// /tmp: none for a plain .wasm unless --tmp asks (as under wazero's
+	// CLI), there for a package; absent with --tmp 0, capped by --tmp SIZE.
+	r := c.run("run", cat, "-w", "/tmp/x", "y")
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "write /tmp/x: ") {
+		t.Errorf("a .wasm has no /tmp by default: %+v", r)
+	}
+	c.run("run", "--tmp", "16MiB", cat, "-w", "/tmp/x", "scratch\n", "/tmp/x").ok(t, "/tmp", "scratch\n")
+	r = c.run("run", "--tmp", "0", cat, "-w", "/tmp/x", "y")
 	if r.code != 1 || !strings.HasPrefix(r.stdout, "write /tmp/x: ") {
 		t.Errorf("--tmp 0: %+v", r)
 	}

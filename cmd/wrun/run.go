@@ -69,7 +69,7 @@ func (o *runOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.envInherit, "env-inherit", false, "pass the host environment to the guest (--env wins)")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the program after this long, e.g. 5s (0: no limit)")
 	f.StringVar(&o.maxMemory, "max-memory", "", "cap the program's linear memory, e.g. 256MiB (default: the module's own maximum)")
-	f.StringVar(&o.tmp, "tmp", "64MiB", "size of the in-memory /tmp (0 for none)")
+	f.StringVar(&o.tmp, "tmp", "", "size of the in-memory /tmp, e.g. 16MiB, 0 for none (default: 64MiB for a package, none for a .wasm)")
 	f.BoolVar(&o.noCache, "no-cache", false, "compile in memory only: neither read nor write the compilation cache")
 }
 
@@ -180,6 +180,7 @@ func (o *runOptions) runConfig(g *globalOptions) (runtime.RunConfig, error) {
 		rc = rc.WithMount(vfs.Mount{Guest: guest, FS: fs})
 	}
 	switch n, err := humanize.ParseBytes(o.tmp); {
+	case o.tmp == "":
 	case err != nil:
 		return rc, fmt.Errorf("--tmp %q: want a size like 64MiB, or 0 for no /tmp", o.tmp)
 	case n == 0:

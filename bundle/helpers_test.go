@@ -2,7 +2,6 @@ package bundle_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -11,37 +10,11 @@ import (
 
 // fixtureWasm compiles testdata/bundle/sections.wat with wat2wasm.
 func fixtureWasm(t testing.TB) []byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "sections.wasm")
-	src := filepath.Join(testenv.Root(), "testdata", "bundle", "sections.wat")
-	cmd := exec.Command(testenv.Tool(t, "wat2wasm"), "--enable-all", "--debug-names", "-o", out, src)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testenv.Wat2Wasm(t, "testdata/bundle/sections.wat", "--debug-names")
 }
 
 // guests returns every guest `make testdata` built.
-func guests(t testing.TB) []string {
-	t.Helper()
-	dir := os.Getenv("WRUN_TESTDATA")
-	if dir == "" {
-		dir = filepath.Join(testenv.Build(), "testdata")
-	}
-	var out []string
-	for _, pat := range []string{"go/*.wasm", "c/*.wasm", "wat/*.wasm"} {
-		m, _ := filepath.Glob(filepath.Join(dir, pat))
-		out = append(out, m...)
-	}
-	if len(out) == 0 {
-		t.Fatalf("no guests under %s: run `make testdata`", dir)
-	}
-	return out
-}
+func guests(t testing.TB) []string { return testenv.Guests(t) }
 
 // largestGoGuest is the biggest Go guest `make testdata` built.
 func largestGoGuest(t testing.TB) string {

@@ -46,6 +46,42 @@ func GuestBytes(t testing.TB, name string) []byte {
 	return b
 }
 
+// Guests returns the path of every guest `make testdata` built.
+func Guests(t testing.TB) []string {
+	t.Helper()
+	dir := os.Getenv("WRUN_TESTDATA")
+	if dir == "" {
+		dir = filepath.Join(Build(), "testdata")
+	}
+	var out []string
+	for _, pat := range []string{"go/*.wasm", "c/*.wasm", "wat/*.wasm"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		out = append(out, m...)
+	}
+	if len(out) == 0 {
+		t.Fatalf("no guests under %s: run `make testdata`", dir)
+	}
+	return out
+}
+
+// Wat2Wasm compiles a WAT file under the repository root (e.g.
+// "testdata/bundle/sections.wat") with wabt's wat2wasm, --enable-all and the
+// given extra flags, and returns the module.
+func Wat2Wasm(t testing.TB, src string, flags ...string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(src)+".wasm")
+	args := append([]string{"--enable-all"}, flags...)
+	args = append(args, "-o", out, filepath.Join(Root(), filepath.FromSlash(src)))
+	if b, err := exec.Command(Tool(t, "wat2wasm"), args...).CombinedOutput(); err != nil {
+		t.Fatalf("wat2wasm %s: %v\n%s", src, err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // Tool returns the path of a pinned tool ("wazero", "oras") installed by
 // `make tools`, or of a system tool found on PATH.
 func Tool(t testing.TB, name string) string {

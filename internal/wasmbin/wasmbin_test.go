@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -14,37 +13,11 @@ import (
 
 // fixture compiles testdata/bundle/sections.wat with wat2wasm.
 func fixture(t testing.TB) []byte {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "sections.wasm")
-	src := filepath.Join(testenv.Root(), "testdata", "bundle", "sections.wat")
-	cmd := exec.Command(testenv.Tool(t, "wat2wasm"), "--enable-all", "--enable-annotations", "--debug-names", "-o", out, src)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("wat2wasm: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return testenv.Wat2Wasm(t, "testdata/bundle/sections.wat", "--enable-annotations", "--debug-names")
 }
 
 // guests returns every guest `make testdata` built.
-func guests(t testing.TB) []string {
-	t.Helper()
-	dir := os.Getenv("WRUN_TESTDATA")
-	if dir == "" {
-		dir = filepath.Join(testenv.Build(), "testdata")
-	}
-	var out []string
-	for _, pat := range []string{"go/*.wasm", "c/*.wasm", "wat/*.wasm"} {
-		m, _ := filepath.Glob(filepath.Join(dir, pat))
-		out = append(out, m...)
-	}
-	if len(out) == 0 {
-		t.Fatalf("no guests under %s: run `make testdata`", dir)
-	}
-	return out
-}
+func guests(t testing.TB) []string { return testenv.Guests(t) }
 
 func TestRoundTripFixture(t *testing.T) {
 	b := fixture(t)

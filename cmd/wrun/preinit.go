@@ -21,6 +21,7 @@ type preinitOptions struct {
 	initFunc     string
 	keepInitFunc bool
 	mounts       []string
+	assets       []string
 	env          []string
 	allowRandom  bool
 	inheritStdio bool
@@ -54,6 +55,7 @@ or a clock: those values are now the same in every instance.`,
 	f.StringVar(&o.initFunc, "init-func", preinit.DefaultInitFunc, "the export to call")
 	f.BoolVar(&o.keepInitFunc, "keep-init-func", false, "keep the init export (and _initialize) in the output")
 	f.StringArrayVar(&o.mounts, "mount", nil, "mount a host directory for the init: HOST:GUEST[:ro] (repeatable)")
+	f.StringArrayVar(&o.assets, "asset", nil, "mount a host directory read-only for the init, with a private overlay: DIR:GUEST (repeatable)")
 	f.StringArrayVar(&o.env, "env", nil, "set an environment variable for the init: K=V (repeatable)")
 	f.BoolVar(&o.allowRandom, "allow-random", false, "do not warn when the init reads random bytes or a clock")
 	f.BoolVar(&o.inheritStdio, "inherit-stdio", false, "show the init's stdout and stderr (on stderr)")
@@ -85,6 +87,13 @@ func (o *preinitOptions) run(ctx context.Context, g *globalOptions, in string) e
 	}
 	for _, spec := range o.mounts {
 		m, err := parseMount(spec)
+		if err != nil {
+			return err
+		}
+		opts.Mounts = append(opts.Mounts, m)
+	}
+	for _, spec := range o.assets {
+		m, err := parseAsset(spec)
 		if err != nil {
 			return err
 		}

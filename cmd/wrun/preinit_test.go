@@ -45,6 +45,15 @@ func TestPreinitMountEnvAndKeep(t *testing.T) {
 		t.Errorf("run after preinit: got %q, want %q (stderr %q)", r.stdout, want, r.stderr)
 	}
 
+	// --asset gives the init the directory read-only behind an overlay.
+	out2 := filepath.Join(t.TempDir(), "prefile.asset.wasm")
+	if r := c.run("preinit", "--asset", data+":/data", guest(t, "c/prefile"), "-o", out2); r.code != 0 {
+		t.Fatalf("preinit --asset: %+v", r)
+	}
+	if r := c.run("run", out2); r.stdout != "initialized by snapshot\ninit calls 1\nconfig: mode = fast\n" {
+		t.Errorf("run after preinit --asset: %+v", r)
+	}
+
 	// The init leaves the file open: refused, and the existing output stays.
 	r = c.run("preinit", "--mount", data+":/data:ro", "--env", "PREFILE_LEAK=1", guest(t, "c/prefile"), "-o", out)
 	r.wantError(t, "init left files open", "config.txt", "prefile.wasm")

@@ -169,15 +169,11 @@ func (o *runOptions) runConfig(g *globalOptions) (runtime.RunConfig, error) {
 		rc = rc.WithMount(m)
 	}
 	for _, spec := range o.assets {
-		dir, guest, ok := strings.Cut(spec, ":")
-		if !ok || dir == "" || !strings.HasPrefix(guest, "/") {
-			return rc, fmt.Errorf("--asset %q: want DIR:GUEST, with GUEST an absolute path like /static", spec)
-		}
-		fs, err := vfs.Asset(dir)
+		m, err := parseAsset(spec)
 		if err != nil {
-			return rc, fmt.Errorf("--asset %q: %w", spec, err)
+			return rc, err
 		}
-		rc = rc.WithMount(vfs.Mount{Guest: guest, FS: fs})
+		rc = rc.WithMount(m)
 	}
 	switch n, err := humanize.ParseBytes(o.tmp); {
 	case o.tmp == "":
@@ -189,6 +185,20 @@ func (o *runOptions) runConfig(g *globalOptions) (runtime.RunConfig, error) {
 		rc = rc.WithScratch(int64(n))
 	}
 	return rc, nil
+}
+
+// parseAsset parses DIR:GUEST: the host directory DIR, read-only, under a
+// private copy-on-write overlay.
+func parseAsset(spec string) (vfs.Mount, error) {
+	dir, guest, ok := strings.Cut(spec, ":")
+	if !ok || dir == "" || !strings.HasPrefix(guest, "/") {
+		return vfs.Mount{}, fmt.Errorf("--asset %q: want DIR:GUEST, with GUEST an absolute path like /static", spec)
+	}
+	fs, err := vfs.Asset(dir)
+	if err != nil {
+		return vfs.Mount{}, fmt.Errorf("--asset %q: %w", spec, err)
+	}
+	return vfs.Mount{Guest: guest, FS: fs}, nil
 }
 
 // parseMount parses HOST:GUEST[:ro|:rw].

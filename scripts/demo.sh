@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 wrun=$PWD/.build/wrun
 stage=$PWD/.build/demo
+# The embedded default registry lives under WRUN_HOME; the demo keeps its own
+# (set WRUN_HOME to use another), so a rebuilt runtime never collides with a
+# version published before.
+export WRUN_HOME=${WRUN_HOME:-$PWD/.build/demo-home}
 step() { printf '\n\033[1m$ %s\033[0m\n' "${*#$PWD/}"; "$@"; }
 
 # example:hello is a plain wasm package, built from testdata/c/hello.c.
@@ -26,4 +30,5 @@ step "$wrun" example:hello-py@1.0.0 -- demo
 step "$wrun" test "$stage/hello-py"
 
 echo
-echo "demo done: the packages are in the embedded registry (${WRUN_HOME:-~/.local/share/wrun}); try $wrun example:hello -- you"
+echo "demo done: the packages are in the embedded registry under $WRUN_HOME; try:"
+echo "  WRUN_HOME=$WRUN_HOME $wrun example:hello -- you"

@@ -53,13 +53,17 @@ type Package struct {
 // its runtime's.
 func (p *Package) Program() *Program { return p.prog }
 
-// Close releases the asset layers and the compiled program.
+// Close releases the asset layers, the compiled program and the resolved
+// packages (an open bundle file among them).
 func (p *Package) Close(ctx context.Context) error {
 	err := p.prog.Close(ctx)
 	for _, c := range p.closers {
 		err = errors.Join(err, c())
 	}
-	return err
+	for _, d := range p.Resolved.Deps {
+		err = errors.Join(err, d.Close())
+	}
+	return errors.Join(err, p.Resolved.Root.Close())
 }
 
 // Load resolves ref — a package reference (ns:name@version or a range), an
@@ -82,8 +86,9 @@ func (r *Runtime) Load(ctx context.Context, ref string) (*Package, error) {
 			d.Close()
 		}
 		res.Root.Close()
+		return nil, err
 	}
-	return p, err
+	return p, nil
 }
 
 // registry returns the Runtime's registry client, made on first use.

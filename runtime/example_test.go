@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log"
 	"os"
+	"path/filepath"
 
 	"github.com/tetratelabs/wazero/sys"
 
@@ -58,4 +59,48 @@ func ExampleProgram_Run_exitCode() {
 	}
 	// Output:
 	// exit code 3
+}
+
+// Load resolves a package (here a directory; equally ns:name@version from a
+// registry, an OCI reference or a bundle file) with its runtime and
+// dependencies, and runs it with its [run] args before the caller's.
+func ExampleRuntime_Load() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	wasm, err := os.ReadFile("../.build/testdata/c/hello.wasm")
+	if err != nil {
+		log.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "component.wasm"), wasm, 0o644)
+	os.WriteFile(filepath.Join(dir, "wrun.toml"), []byte(`[package]
+name = "example:hello"
+version = "1.0.0"
+kind = "component"
+[run]
+wasm = "component.wasm"
+args = ["from the manifest"]
+`), 0o644)
+	os.Setenv("WRUN_HOME", filepath.Join(dir, ".wrun")) // keep the example's state to itself
+
+	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	pkg, err := rt.Load(ctx, dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pkg.Close(ctx)
+	fmt.Println(pkg.Name, pkg.Version)
+	if err := pkg.Run(ctx, runtime.NewRunConfig().WithStdout(os.Stdout)); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// example:hello 1.0.0
+	// hello, from the manifest, from C on wasm32-wasi
 }

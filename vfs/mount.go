@@ -348,23 +348,22 @@ func (m *mountFS) Utimens(p string, atim, mtim int64) sys.Errno {
 // the mount points below it.
 type mountDir struct {
 	sys.File
-	m      *mountFS
-	key    string
-	merged []sys.Dirent
-	pos    int
+	m       *mountFS
+	key     string
+	listing mergedListing
 }
 
 // Seek implements sys.File.
 func (d *mountDir) Seek(offset seekOffset, whence int) (int64, sys.Errno) {
 	if offset == 0 && whence == io.SeekStart {
-		d.merged, d.pos = nil, 0
+		d.listing.rewind()
 	}
 	return d.File.Seek(offset, whence)
 }
 
 // Readdir implements sys.File.
 func (d *mountDir) Readdir(n int) ([]sys.Dirent, sys.Errno) {
-	if d.merged == nil {
+	return d.listing.next(n, func() ([]sys.Dirent, sys.Errno) {
 		if _, errno := d.File.Seek(0, io.SeekStart); errno != 0 {
 			return nil, errno
 		}
@@ -384,19 +383,11 @@ func (d *mountDir) Readdir(n int) ([]sys.Dirent, sys.Errno) {
 		}
 		sort.Strings(extra)
 		for _, name := range extra {
-			p := path.Join(d.key, name)
-			st, _ := d.m.stat(p, false)
+			st, _ := d.m.stat(path.Join(d.key, name), false)
 			ents = append(ents, sys.Dirent{Name: name, Ino: st.Ino, Type: fs.ModeDir})
 		}
-		d.merged = append(ents, sys.Dirent{})[:len(ents)]
-	}
-	end := len(d.merged)
-	if n > 0 {
-		end = min(end, d.pos+n)
-	}
-	out := d.merged[d.pos:end]
-	d.pos = end
-	return out, 0
+		return ents, 0
+	})
 }
 
 // synthDir is an empty, read-only directory that exists only because a

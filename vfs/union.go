@@ -130,22 +130,21 @@ func (u *unionFS) Utimens(string, int64, int64) sys.Errno { return sys.EROFS }
 // listing adds the names of the lower layers' directories once.
 type unionDir struct {
 	sys.File
-	lower  []sys.File
-	merged []sys.Dirent
-	pos    int
+	lower   []sys.File
+	listing mergedListing
 }
 
 // Seek implements sys.File.
 func (d *unionDir) Seek(offset seekOffset, whence int) (int64, sys.Errno) {
 	if offset == 0 && whence == io.SeekStart {
-		d.merged, d.pos = nil, 0
+		d.listing.rewind()
 	}
 	return d.File.Seek(offset, whence)
 }
 
 // Readdir implements sys.File.
 func (d *unionDir) Readdir(n int) ([]sys.Dirent, sys.Errno) {
-	if d.merged == nil {
+	return d.listing.next(n, func() ([]sys.Dirent, sys.Errno) {
 		seen := map[string]bool{}
 		var all []sys.Dirent
 		for _, f := range append([]sys.File{d.File}, d.lower...) {
@@ -164,15 +163,8 @@ func (d *unionDir) Readdir(n int) ([]sys.Dirent, sys.Errno) {
 			}
 		}
 		sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
-		d.merged = append(all, sys.Dirent{})[:len(all)] // non-nil even when empty
-	}
-	end := len(d.merged)
-	if n > 0 {
-		end = min(end, d.pos+n)
-	}
-	out := d.merged[d.pos:end]
-	d.pos = end
-	return out, 0
+		return all, 0
+	})
 }
 
 // Close implements sys.File.

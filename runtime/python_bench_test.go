@@ -44,7 +44,7 @@ func pythonRuntimeDir(tb testing.TB) string {
 // iteration, against raw wazero instantiating the same compiled module per
 // iteration with the standard library as a read-only host directory: with
 // wazero's defaults (what `wazero run` does without -timeout) and with
-// CloseOnContextDone, as runtime.New configures wazero.
+// CloseOnContextDone, which wrun turns on only for a --timeout run.
 func BenchmarkPython(b *testing.B) {
 	dir := pythonRuntimeDir(b)
 	ctx := context.Background()
@@ -66,7 +66,7 @@ func BenchmarkPython(b *testing.B) {
 		b.Fatal(err)
 	}
 	// Raw wazero twice: with its defaults, as `wazero run` without -timeout,
-	// and with CloseOnContextDone as wrun's Runtime sets it, which compiles
+	// and with CloseOnContextDone (wrun: only for --timeout), which compiles
 	// a termination check into every function entry and loop header.
 	type rawWazero struct {
 		name string

@@ -70,6 +70,31 @@ type command struct {
 	env  []string
 }
 
+// publish publishes each package directory into the embedded registry of
+// the WRUN_HOME that env names.
+func (o *options) publish(env []string, pkgs ...string) error {
+	for _, pkg := range pkgs {
+		cmd := exec.Command(o.wrun, "publish", pkg)
+		cmd.Env = append(os.Environ(), env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s publish %s: %v\n%s", o.wrun, pkg, err, out)
+		}
+	}
+	return nil
+}
+
+// measureChecked runs each command once first and checks that it prints
+// want (a bench of a failing start-up would measure nothing; the run also
+// warms its caches), then measures them as measure does.
+func (o *options) measureChecked(cmds []command, want string) ([]time.Duration, error) {
+	for _, c := range cmds {
+		if err := checkOutput(c, want); err != nil {
+			return nil, err
+		}
+	}
+	return o.measure(cmds)
+}
+
 // cliStartup compares `wrun run` with `wazero run -cachedir` and node:wasi
 // on the same guests, with warm caches.
 func (o *options) cliStartup(w io.Writer) error {

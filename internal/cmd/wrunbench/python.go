@@ -33,15 +33,13 @@ func (o *options) pythonBench(w io.Writer) error {
 	}
 	defer os.RemoveAll(home)
 	env := []string{"WRUN_HOME=" + home}
-	cmd := exec.Command(o.wrun, "publish", pkg)
-	cmd.Env = append(os.Environ(), env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%s publish %s: %v\n%s", o.wrun, pkg, err, out)
+	if err := o.publish(env, pkg); err != nil {
+		return err
 	}
 	ref := "python:cpython@3.11.2"
 
 	fmt.Fprintf(w, "== CPython 3.11 whole-process, warm caches, median of %d: wrun %s vs wazero run -cachedir -mount STDLIB:/usr/local/lib:ro\n", o.runs, ref)
-	fmt.Fprintln(w, "   (wazero -timeout: the wazero CLI with CloseOnContextDone, as wrun's runtime.New always sets it)")
+	fmt.Fprintln(w, "   (wazero -timeout: the wazero CLI with CloseOnContextDone, which wrun turns on only for --timeout)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "program\twrun\twazero CLI\twrun/wazero\twazero -timeout\twrun/wazero -timeout\t")
 	for _, s := range pythonScripts {
@@ -55,14 +53,7 @@ func (o *options) pythonBench(w io.Writer) error {
 			{"wazero", wazero("wazero"), nil},
 			{"wazero -timeout", wazero("wazero-timeout", "-timeout=1h"), nil},
 		}
-		// Every command must print the right thing: a bench of a failing start-up
-		// would measure nothing.
-		for _, c := range cmds {
-			if err := checkOutput(c, s.out); err != nil {
-				return err
-			}
-		}
-		med, err := o.measure(cmds)
+		med, err := o.measureChecked(cmds, s.out)
 		if err != nil {
 			return err
 		}
@@ -74,7 +65,7 @@ func (o *options) pythonBench(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	return goBench(w, "CPython re-run in process: runtime.Load once, Package.Run per run vs raw wazero InstantiateModule"+
-		" (wazeroCloseOnDone: raw wazero with CloseOnContextDone, as runtime.New sets it)", "./runtime", "BenchmarkPython")
+		" (wazeroCloseOnDone: raw wazero with CloseOnContextDone, off by default in wrun as in wazero)", "./runtime", "BenchmarkPython")
 }
 
 // checkOutput runs c once (it also warms its caches) and checks its stdout.

@@ -44,12 +44,8 @@ func (o *options) pythonPreinitBench(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, pkg := range []string{plain, pre, shipped} {
-		cmd := exec.Command(o.wrun, "publish", pkg)
-		cmd.Env = append(os.Environ(), env...)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("%s publish %s: %v\n%s", o.wrun, pkg, err, out)
-		}
+	if err := o.publish(env, plain, pre, shipped); err != nil {
+		return err
 	}
 
 	fmt.Fprintf(w, "== CPython 3.11 start-up with and without the pre-initialized snapshot, warm caches, median of %d:\n", o.runs)
@@ -64,13 +60,8 @@ func (o *options) pythonPreinitBench(w io.Writer) error {
 			{"shipped", []string{o.wrun, "python:cpython-shipped@3.11.2", "-c", s.code}, env},
 		}
 		// The first run of the variant pre-initializes it and caches the
-		// snapshot; checkOutput is that run.
-		for _, c := range cmds {
-			if err := checkOutput(c, s.out); err != nil {
-				return err
-			}
-		}
-		med, err := o.measure(cmds)
+		// snapshot; the output check is that run.
+		med, err := o.measureChecked(cmds, s.out)
 		if err != nil {
 			return err
 		}

@@ -43,7 +43,7 @@ func (o *options) registryBench(w io.Writer) error {
 	os.WriteFile(filepath.Join(pkg, "component.wasm"), b, 0o644)
 	os.WriteFile(filepath.Join(pkg, "wrun.toml"), []byte("[package]\nname = \"bench:hello\"\nversion = \"1.0.0\"\nkind = \"component\"\n[run]\nwasm = \"component.wasm\"\n"), 0o644)
 	env := []string{"WRUN_HOME=" + home}
-	if _, err := timeOnce(command{"publish", []string{o.wrun, "publish", pkg}, env}); err != nil {
+	if err := o.publish(env, pkg); err != nil {
 		return err
 	}
 	med, err := o.measure([]command{

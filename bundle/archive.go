@@ -8,10 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wrun-dev/wrun/internal/atomicfile"
 )
 
 // Bundle entries under ReservedDir. They hold the release signature and
@@ -277,40 +278,7 @@ func (p *Package) WriteArchive(w io.Writer) error {
 // WriteArchiveFile writes the bundle to name atomically: a temporary file
 // in the same directory, synced and renamed. On error nothing is left.
 func (p *Package) WriteArchiveFile(name string) error {
-	return WriteFileAtomic(name, 0o644, p.WriteArchive)
-}
-
-// WriteFileAtomic writes name through write into a temporary file beside
-// it, syncs and renames it into place. On any error the temporary file is
-// removed and name is untouched.
-func WriteFileAtomic(name string, perm os.FileMode, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(name)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err = write(tmp); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(perm); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), name)
+	return atomicfile.Write(name, 0o644, p.WriteArchive)
 }
 
 // checkPadding checks that the bytes from end to the next 512-byte block

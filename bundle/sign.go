@@ -10,12 +10,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/wrun-dev/wrun/internal/atomicfile"
 )
 
 // ReleaseDomain prefixes the release manifest when computing the digest a
@@ -253,7 +254,7 @@ func (t TrustStore) Trust(namespace string, pemKey []byte) (string, error) {
 	name := filepath.Join(dir, KeyID(k)+".pub")
 	pb, _ := x509.MarshalPKIXPublicKey(k)
 	out := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pb})
-	return name, WriteFileAtomic(name, 0o644, func(w io.Writer) error { _, err := w.Write(out); return err })
+	return name, atomicfile.WriteBytes(name, 0o644, out)
 }
 
 func checkNamespace(ns string) error {

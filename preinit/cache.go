@@ -6,13 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 
-	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/atomicfile"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
@@ -72,17 +71,8 @@ func Cached(ctx context.Context, dir string, wasm []byte, inputs string, opts Op
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("preinit: snapshot cache: %w", err)
 	}
-	if err := writeAtomic(path, out); err != nil {
+	if err := atomicfile.WriteBytes(path, 0o644, out); err != nil {
 		return nil, nil, fmt.Errorf("preinit: writing the snapshot cache: %w", err)
 	}
 	return out, rep, nil
-}
-
-// writeAtomic writes b to a temporary file in path's directory and renames
-// it into place, so a concurrent reader never sees a partial snapshot.
-func writeAtomic(path string, b []byte) error {
-	return bundle.WriteFileAtomic(path, 0o644, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
 }

@@ -15,6 +15,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 	"oras.land/oras-go/v2/content"
+
+	"github.com/wrun-dev/wrun/internal/atomicfile"
 )
 
 // cache is the content-addressed blob cache, shared by every package:
@@ -339,33 +341,12 @@ func (c *cache) cachedTags(key, repo string) []string {
 	return out
 }
 
+// writeFileAtomic writes a small state file (an index entry, a lock file)
+// atomically, creating its directory. 0644: wrun.lock is a project file
+// others read and commit, like the wrun.toml beside it.
 func writeFileAtomic(p string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	// CreateTemp makes 0600; wrun.lock is a project file others read and
-	// commit, like the wrun.toml beside it.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	if err := os.Rename(f.Name(), p); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return nil
+	return atomicfile.WriteBytes(p, 0o644, b)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/preinit"
+	"github.com/wrun-dev/wrun/runtime"
 )
 
 // buildOptions are the flags of `wrun build`.
@@ -106,7 +107,7 @@ func (o *buildOptions) run(cmd *cobra.Command, dir string) error {
 // nil when the wasm was pre-initialized already.
 func preinitStage(cmd *cobra.Command, p *bundle.Package, dir string) (*bundle.Package, func(), error) {
 	nothing := func() {}
-	snap, rep, err := preinit.Package(cmd.Context(), p, preinit.Options{AllowRandom: false})
+	snap, rep, err := runtime.PreinitPackage(cmd.Context(), p, preinit.Options{})
 	if errors.Is(err, preinit.ErrNoInitFunc) {
 		return nil, nothing, nil // shipped pre-initialized already
 	}

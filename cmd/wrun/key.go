@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/atomicfile"
 	"github.com/wrun-dev/wrun/internal/home"
 )
 
@@ -48,10 +49,10 @@ func newKeyGenerateCmd(g *globalOptions) *cobra.Command {
 			write := func(b []byte) func(io.Writer) error {
 				return func(w io.Writer) error { _, err := w.Write(b); return err }
 			}
-			if err := bundle.WriteFileAtomic(o.output+".pub", 0o644, write(pub)); err != nil {
+			if err := atomicfile.Write(o.output+".pub", 0o644, write(pub)); err != nil {
 				return err
 			}
-			if err := bundle.WriteFileAtomic(o.output, 0o600, write(priv)); err != nil {
+			if err := atomicfile.Write(o.output, 0o600, write(priv)); err != nil {
 				os.Remove(o.output + ".pub")
 				return err
 			}

@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
 
-	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/atomicfile"
 	"github.com/wrun-dev/wrun/preinit"
 )
 
@@ -110,7 +109,7 @@ func (o *preinitOptions) run(ctx context.Context, g *globalOptions, in string) e
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
-	if err := writeFileAtomic(o.output, out); err != nil {
+	if err := atomicfile.WriteBytes(o.output, 0o644, out); err != nil {
 		return err
 	}
 	for _, w := range rep.Warnings {
@@ -121,13 +120,4 @@ func (o *preinitOptions) run(ctx context.Context, g *globalOptions, in string) e
 		rep.Globals, humanize.IBytes(uint64(rep.InputBytes)), humanize.IBytes(uint64(rep.OutputBytes)),
 		rep.Duration.Round(1e6))
 	return nil
-}
-
-// writeFileAtomic writes b beside path and renames it over path, so path is
-// either absent, its old content or the new content.
-func writeFileAtomic(path string, b []byte) error {
-	return bundle.WriteFileAtomic(path, 0o644, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/atomicfile"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
@@ -145,7 +145,7 @@ func (o *wasmMetadataAddOptions) run(cmd *cobra.Command, in string) error {
 }
 
 func writeFile(name string, b []byte) error {
-	return bundle.WriteFileAtomic(name, 0o644, func(w io.Writer) error { _, err := w.Write(b); return err })
+	return atomicfile.WriteBytes(name, 0o644, b)
 }
 
 func newWasmExplodeCmd(g *globalOptions) *cobra.Command {

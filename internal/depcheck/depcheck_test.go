@@ -20,7 +20,7 @@ var forbidden = map[string][]string{
 	"runtime":        {mod + "cmd", "github.com/spf13/cobra"},
 	"registryclient": {mod + "cmd", mod + "runtime", mod + "preinit", "github.com/tetratelabs/wazero", "github.com/spf13/cobra"},
 	"bundle":         {mod + "cmd", mod + "runtime", mod + "registryclient", mod + "preinit", "github.com/tetratelabs/wazero", "net/http", "github.com/spf13/cobra"},
-	"preinit":        {mod + "cmd", mod + "runtime", mod + "registryclient", "net/http", "github.com/spf13/cobra"},
+	"preinit":        {mod + "cmd", mod + "runtime", mod + "registryclient", mod + "bundle", "net/http", "github.com/spf13/cobra"},
 	"vfs":            {mod + "cmd", mod + "runtime", mod + "registryclient", mod + "bundle", mod + "preinit", "net/http", "github.com/spf13/cobra"},
 }
 

@@ -1,25 +1,25 @@
-package preinit
+package runtime
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"maps"
 	"path"
 	"path/filepath"
 	"slices"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/preinit"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
-// Package pre-initializes a package directory's wasm as its [preinit] table
-// says: the init export it names runs with the package's [[assets]] mounted
-// (each behind a private overlay; only the guest paths [preinit] mounts
-// lists, when it lists any) and its [run] env. It returns the snapshot that
-// replaces the package's [run] wasm. wrun build ships it, so the bundle runs
-// without initializing again.
-func Package(ctx context.Context, p *bundle.Package, opts Options) ([]byte, *Report, error) {
+// PreinitPackage pre-initializes a package directory's wasm as its
+// [preinit] table says: the init export it names runs with the package's
+// [[assets]] mounted (each behind a private overlay; only the guest paths
+// [preinit] mounts lists, when it lists any) and its [run] env. It returns
+// the snapshot that replaces the package's [run] wasm: wrun build ships it,
+// so the bundle runs without initializing again.
+func PreinitPackage(ctx context.Context, p *bundle.Package, opts preinit.Options) ([]byte, *preinit.Report, error) {
 	m := p.Manifest
 	if m.Preinit == nil {
 		return nil, nil, fmt.Errorf("%s has no [preinit] table", m.Package.Name)
@@ -57,8 +57,6 @@ func Package(ctx context.Context, p *bundle.Package, opts Options) ([]byte, *Rep
 	if opts.InitFunc == "" {
 		opts.InitFunc = m.Preinit.Init
 	}
-	for _, k := range slices.Sorted(maps.Keys(m.Run.Env)) {
-		opts.Env = append(opts.Env, k+"="+m.Run.Env[k])
-	}
-	return Preinit(ctx, wasm, opts)
+	opts.Env = append(opts.Env, envList(m.Run.Env)...)
+	return preinit.Preinit(ctx, wasm, opts)
 }

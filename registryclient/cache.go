@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -23,6 +24,7 @@ import (
 //
 //	blobs/sha256/HEX     complete blobs, verified when written
 //	blobs/tmp/*.partial  blobs being written, each locked by its writer
+//	blobs/tmp/*.new      the same, for the moment before its writer locks it
 //	blobs/tmp/HEX.lock   held while one process fetches HEX
 //	refs/KEY/REPO/TAG    the manifest descriptor a tag resolved to
 //
@@ -121,12 +123,18 @@ func (c *cache) Push(_ context.Context, d ocispec.Descriptor, r io.Reader) error
 	if err := os.MkdirAll(c.tmp(), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(c.tmp(), d.Digest.Encoded()+".*.partial")
+	// The temp file is locked before it takes its .partial name: cleanup
+	// removes a .partial it can lock, so it must never see one unlocked
+	// between its creation and its lock.
+	f, err := os.CreateTemp(c.tmp(), d.Digest.Encoded()+".*.new")
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	unlock, _ := tryLockFile(tmp) // marks the temp file as live for cleanup
+	unlock, _ := tryLockFile(f.Name()) // marks the temp file as live for cleanup
+	tmp := strings.TrimSuffix(f.Name(), ".new") + ".partial"
+	if err := os.Rename(f.Name(), tmp); err != nil {
+		tmp = f.Name()
+	}
 	ok := false
 	defer func() {
 		if unlock != nil {
@@ -170,6 +178,11 @@ func (c *cache) cleanup() {
 		if hex, ok := strings.CutSuffix(e.Name(), ".lock"); ok {
 			if _, err := os.Stat(c.path(digest.NewDigestFromEncoded(digest.SHA256, hex))); err != nil {
 				continue // the next fetch of the blob takes and removes it
+			}
+		} else if strings.HasSuffix(e.Name(), ".new") {
+			// Killed between creating and naming its temp file.
+			if fi, err := e.Info(); err != nil || time.Since(fi.ModTime()) < time.Minute {
+				continue
 			}
 		} else if !strings.HasSuffix(e.Name(), ".partial") {
 			continue

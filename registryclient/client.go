@@ -50,6 +50,10 @@ type Options struct {
 	HTTPClient *http.Client
 	// SignKey signs releases on Publish. Nil: unsigned.
 	SignKey ed25519.PrivateKey
+	// Timeouts bound network exchanges with registries. Zero fields:
+	// config.toml [network], then DefaultConnectTimeout (10s),
+	// DefaultResponseTimeout (30s) and DefaultStallTimeout (30s).
+	Timeouts Timeouts
 }
 
 // Client publishes, pulls and lists packages and manages the cache. It is
@@ -90,16 +94,18 @@ func New(opts Options) (*Client, error) {
 	if opts.Registry == "" {
 		opts.Registry = os.Getenv("WRUN_REGISTRY")
 	}
+	cfgTimeouts, _ := cfg.Network.timeouts() // checked by LoadConfig
+	timeouts := opts.Timeouts.or(cfgTimeouts).or(defaultTimeouts)
 	base := opts.HTTPClient
 	if base == nil {
 		base = &http.Client{}
 	}
 	rt := base.Transport
 	if rt == nil {
-		rt = http.DefaultTransport
+		rt = newBaseTransport(timeouts.Connect)
 	}
 	hc := *base
-	hc.Transport = &transport{base: rt, offline: opts.Offline}
+	hc.Transport = &transport{base: rt, offline: opts.Offline, timeouts: timeouts}
 	c := &Client{
 		opts:   opts,
 		dirs:   dirs,
@@ -113,6 +119,16 @@ func New(opts Options) (*Client, error) {
 		c.creds = dockerCredentials()
 	}
 	return c, nil
+}
+
+// lockCache takes the cache-wide lock: shared by every Pull and Publish
+// while it runs, exclusive for CachePrune, so a prune waits for the work in
+// progress and work that starts meanwhile waits for the prune.
+func (c *Client) lockCache(exclusive bool) (unlock func(), err error) {
+	if err := os.MkdirAll(c.dirs.Cache, 0o755); err != nil {
+		return nil, err
+	}
+	return lockFile(filepath.Join(c.dirs.Cache, ".wrun-cache-lock"), exclusive)
 }
 
 // Config returns the parsed config.toml.
@@ -177,7 +193,14 @@ func (c *Client) versions(ctx context.Context, n Name) ([]*semver.Version, error
 			if err != nil {
 				return nil, err
 			}
-			err = s.Tags(ctx, "", func(ts []string) error { tags = append(tags, ts...); return nil })
+			g := newPageGuard("the tag list of " + repo + " at " + where(t))
+			err = s.Tags(ctx, "", func(ts []string) error {
+				if err := g.page(ts); err != nil {
+					return err
+				}
+				tags = append(tags, ts...)
+				return nil
+			})
 			if isNotFound(err) {
 				err = nil // no such repository: no versions
 			}
@@ -191,7 +214,7 @@ func (c *Client) versions(ctx context.Context, n Name) ([]*semver.Version, error
 	}
 	var vs []*semver.Version
 	for _, tag := range tags {
-		if v, err := semver.StrictNewVersion(tag); err == nil {
+		if v, err := semver.StrictNewVersion(TagVersion(tag)); err == nil {
 			vs = append(vs, v)
 		}
 	}
@@ -218,14 +241,51 @@ func notFound(n Name, spec string, t Target, vs []*semver.Version, offline bool)
 	if len(vs) == 0 {
 		return fmt.Errorf("%w: package %s has no versions %s (publish it, or check the name and registry)", ErrNotFound, n, at)
 	}
-	list := make([]string, len(vs))
-	for i, v := range vs {
-		list[i] = v.Original()
-	}
+	near, _ := semver.StrictNewVersion(spec)
 	if spec == "" {
 		spec = "any release"
 	}
-	return fmt.Errorf("%w: package %s has no version matching %s %s; versions: %s", ErrNotFound, n, spec, at, strings.Join(list, ", "))
+	return fmt.Errorf("%w: package %s has no version matching %s %s; versions: %s", ErrNotFound, n, spec, at, VersionSummary(vs, near, n.String()))
+}
+
+// summaryMax is how many versions a message lists.
+const summaryMax = 8
+
+// VersionSummary lists versions (ascending) for a message: all of them
+// when they are few, else the summaryMax nearest to near (the newest when
+// near is nil) and how many there are, so that a package with 300,000
+// versions still makes a one-line error.
+func VersionSummary(vs []*semver.Version, near *semver.Version, name string) string {
+	list := func(vs []*semver.Version) string {
+		out := make([]string, len(vs))
+		for i, v := range vs {
+			out[i] = v.Original()
+		}
+		return strings.Join(out, ", ")
+	}
+	if len(vs) <= summaryMax {
+		return list(vs)
+	}
+	i := len(vs)
+	if near != nil {
+		i = sort.Search(len(vs), func(i int) bool { return !vs[i].LessThan(near) })
+	}
+	lo := min(max(i-summaryMax/2, 0), len(vs)-summaryMax)
+	hi := lo + summaryMax
+	var b strings.Builder
+	if lo > 0 {
+		b.WriteString("…, ")
+	}
+	b.WriteString(list(vs[lo:hi]))
+	if hi < len(vs) {
+		b.WriteString(", …")
+	}
+	which := "newest"
+	if near != nil {
+		which = "nearest"
+	}
+	fmt.Fprintf(&b, " (%d versions, the %d %s shown; `wrun ls --json %s` lists all)", len(vs), summaryMax, which, name)
+	return b.String()
 }
 
 // resolveVersion picks the newest version satisfying spec. An exact version
@@ -267,7 +327,14 @@ func (c *Client) resolveTag(ctx context.Context, t Target, repo, tag string) (oc
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	return s.Resolve(ctx, tag)
+	d, err := s.Resolve(ctx, tag)
+	if v := TagVersion(tag); err != nil && t.Layout != "" && v != tag && isNotFound(err) {
+		// A local store written before versions were tagged with '_'.
+		if d2, err2 := s.Resolve(ctx, v); err2 == nil {
+			return d2, nil
+		}
+	}
+	return d, err
 }
 
 // rememberTag records repo:tag → manifest once the manifest and its blobs
@@ -309,7 +376,7 @@ func (c *Client) Reference(name, version string) (string, error) {
 		return "", err
 	}
 	if t.Host == "" {
-		return t.Layout + ":" + t.Repository(n) + ":" + version, nil
+		return t.Layout + ":" + t.Repository(n) + ":" + VersionTag(version), nil
 	}
 	return t.Reference(n, version), nil
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"oras.land/oras-go/v2/registry/remote/auth"
@@ -44,9 +45,39 @@ type Config struct {
 	NamespaceRegistries      map[string]RegistryMapping `toml:"namespace_registries"`
 	PackageRegistryOverrides map[string]RegistryMapping `toml:"package_registry_overrides"`
 	Registry                 map[string]RegistryConfig  `toml:"registry"`
+	// Network is wrun's own [network] table (wkg has none): timeouts
+	// as Go durations, e.g. connect_timeout = "10s".
+	Network NetworkConfig `toml:"network"`
 
 	// dir is the directory relative local roots are resolved against.
 	dir string
+}
+
+// NetworkConfig is config.toml's [network]: connect_timeout,
+// response_timeout and stall_timeout (see Timeouts), each a duration such as
+// "10s" or "2m".
+type NetworkConfig struct {
+	ConnectTimeout  string `toml:"connect_timeout"`
+	ResponseTimeout string `toml:"response_timeout"`
+	StallTimeout    string `toml:"stall_timeout"`
+}
+
+func (n NetworkConfig) timeouts() (Timeouts, error) {
+	var t Timeouts
+	for _, f := range []struct {
+		key, val string
+		dst      *time.Duration
+	}{{"connect_timeout", n.ConnectTimeout, &t.Connect}, {"response_timeout", n.ResponseTimeout, &t.Response}, {"stall_timeout", n.StallTimeout, &t.Stall}} {
+		if f.val == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f.val)
+		if err != nil || d <= 0 {
+			return Timeouts{}, fmt.Errorf("%w: [network] %s = %q: want a positive duration such as \"30s\"", ErrInvalidConfig, f.key, f.val)
+		}
+		*f.dst = d
+	}
+	return t, nil
 }
 
 // RegistryMapping is a namespace's or package's registry: a registry name,
@@ -168,6 +199,9 @@ func ParseConfig(b []byte) (*Config, error) {
 			return nil, fmt.Errorf("%w: namespace_registries: %q is not a namespace", ErrInvalidConfig, ns)
 		}
 	}
+	if _, err := c.Network.timeouts(); err != nil {
+		return nil, err
+	}
 	for pkg := range c.PackageRegistryOverrides {
 		if _, err := ParseName(pkg); err != nil {
 			return nil, fmt.Errorf("%w: package_registry_overrides: %v", ErrInvalidConfig, err)
@@ -196,13 +230,14 @@ type Target struct {
 // <prefix><namespace>/<name>.
 func (t Target) Repository(n Name) string { return t.Prefix + n.Namespace + "/" + n.Name }
 
-// Reference is the OCI reference of a package version.
+// Reference is the OCI reference of a package version (its tag is
+// VersionTag(version)).
 func (t Target) Reference(n Name, version string) string {
 	host := t.Host
 	if host == "" {
 		host = t.Registry
 	}
-	return host + "/" + t.Repository(n) + ":" + version
+	return host + "/" + t.Repository(n) + ":" + VersionTag(version)
 }
 
 // Resolve maps a package to its target: package_registry_overrides, then

@@ -40,7 +40,15 @@
 // Cache (home.Dirs.Cache()): blobs are content-addressed and shared by every
 // package, written to a temp file while hashed and renamed into place;
 // concurrent processes fetch each blob once (a per-blob lock) and a process
-// killed mid-pull leaves a temp file the next pull removes. A tag resolved
+// killed mid-pull leaves a temp file the next pull removes. An extracted
+// package is packages/HEX/pkg/ (only files from the artifact), with wrun's
+// own records beside it (pull.json, verified.json), where no layer can
+// write; a layer or tar entry under .wrun/ is refused, a tar entry may not
+// expand past its layer's size, and extraction only ever creates new files
+// (never writing through a hard link into the blob store). A package that
+// is refused (bad digest, signature, wrong name) leaves nothing extracted
+// and no tag remembered. Pull and Publish hold a shared cache lock,
+// CachePrune an exclusive one, so a prune waits for work in progress. A tag resolved
 // once is remembered, so a warm pull of an exact version, and of a
 // registry package's dependencies (its resolution is cached as a lock),
 // makes no network request. Options.Offline refuses every request.
@@ -50,6 +58,18 @@
 // is ErrConflict naming each requirer and its range. A directory project's
 // resolution is written to wrun.lock beside its wrun.toml and reused while
 // it still satisfies the manifest; Options.Refresh re-resolves.
+//
+// Versions and tags: a version's OCI tag is the version with '+' written
+// '_' (VersionTag), in the local store as in remote registries, since OCI
+// tags cannot hold '+'; listing maps it back. A version whose tag would be
+// over 128 characters is refused at Publish.
+//
+// Network: every request to a registry is bounded (Timeouts; config.toml
+// [network]): connecting 10s, response headers 30s, and a transfer must
+// move MinProgress (1 KiB) per 30s. A timeout is ErrTimeout naming the
+// registry and the step. Paginated listings stop with ErrProtocol on a
+// page seen before (a looping Link: rel="next") or past 10,000 pages or
+// 1,048,576 entries.
 //
 // Progress: with Options.Progress set to a terminal, transfers that last
 // more than a second draw a bar (humanized sizes); otherwise nothing is

@@ -28,6 +28,12 @@ var (
 	ErrSignature = errors.New("signature")
 	// ErrUnreachable: the registry could not be reached.
 	ErrUnreachable = errors.New("registry unreachable")
+	// ErrTimeout: a registry took longer than a network timeout (Timeouts)
+	// to connect, to answer, or to move the next byte of a transfer.
+	ErrTimeout = errors.New("registry timed out")
+	// ErrProtocol: a registry's replies break the distribution protocol in
+	// a way wrun cannot follow (a tag list that never ends).
+	ErrProtocol = errors.New("registry protocol error")
 )
 
 // ErrExists: the version is already published with different content;

@@ -150,7 +150,14 @@ func (c *Client) repositories(ctx context.Context, t Target) ([]string, error) {
 	}
 	reg.Client = ac
 	var out []string
-	err = reg.Repositories(ctx, "", func(repos []string) error { out = append(out, repos...); return nil })
+	g := newPageGuard("the repository list (_catalog) of " + t.Host)
+	err = reg.Repositories(ctx, "", func(repos []string) error {
+		if err := g.page(repos); err != nil {
+			return err
+		}
+		out = append(out, repos...)
+		return nil
+	})
 	return out, err
 }
 
@@ -194,13 +201,16 @@ func (c *Client) CacheList(ctx context.Context) (*CacheInfo, error) {
 		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		dir := filepath.Join(c.packagesDir(), e.Name())
+		entry := filepath.Join(c.packagesDir(), e.Name())
+		dir := filepath.Join(entry, pkgSubdir)
 		ce := CacheEntry{Manifest: "sha256:" + e.Name(), Dir: dir}
-		if b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(pullRecordPath))); err == nil {
-			var rec pullRecord
-			if json.Unmarshal(b, &rec) == nil {
-				ce.Ref = rec.Ref
-			}
+		b, err := os.ReadFile(filepath.Join(entry, pullRecordName))
+		if err != nil {
+			continue // not an extracted package (an older layout is extracted again when pulled)
+		}
+		var rec pullRecord
+		if json.Unmarshal(b, &rec) == nil {
+			ce.Ref = rec.Ref
 		}
 		if b, err := os.ReadFile(filepath.Join(dir, bundle.ManifestName)); err == nil {
 			if m, err := bundle.ParseManifest(bundle.ManifestName, b); err == nil {
@@ -238,7 +248,16 @@ func (c *Client) CacheList(ctx context.Context) (*CacheInfo, error) {
 // and cached resolutions (a project's wrun.lock stays). The next pull
 // fetches again. It returns the bytes freed. The local store and
 // config are untouched.
+//
+// It takes the cache lock exclusively: it waits for pulls and publishes in
+// progress (in this process or others) to finish, and those that start
+// meanwhile wait for it, so none of them sees the cache vanish under it.
 func (c *Client) CachePrune(ctx context.Context) (int64, error) {
+	unlock, err := c.lockCache(true)
+	if err != nil {
+		return 0, fmt.Errorf("pruning the cache: %w", err)
+	}
+	defer unlock()
 	var freed int64
 	for _, dir := range []string{c.dirs.Blobs(), c.packagesDir(), c.cache.refs, filepath.Join(c.dirs.Cache, "locks"), filepath.Join(c.dirs.Cache, "tmp")} {
 		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {

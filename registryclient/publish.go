@@ -32,6 +32,10 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 	if _, err := packageVersion(p.Manifest); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("publishing: %w", err)
 	}
+	if err := checkVersionTag(pi.Name, pi.Version); err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("publishing: %w", err)
+	}
+	tag := VersionTag(pi.Version) // '+' is '_' in a tag, in every store
 	t, err := c.target(n)
 	if err != nil {
 		return ocispec.Descriptor{}, err
@@ -47,17 +51,25 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 			return ocispec.Descriptor{}, fmt.Errorf("signing %s: %w", ref, err)
 		}
 	}
+	unlock, err := c.lockCache(false) // the layer tars live in the cache
+	if err != nil {
+		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, err)
+	}
+	defer unlock()
 	tmp := filepath.Join(c.dirs.Cache, "tmp")
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	cleanupPublishTemps(tmp)
+	if t.Layout != "" {
+		cleanupIngest(t.Layout)
+	}
 	a, err := buildArtifact(p, tmp)
 	if err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("publishing %s: %w", ref, netError(err))
 	}
 	defer a.cleanup()
-	if old, err := s.Resolve(ctx, pi.Version); err == nil {
+	if old, err := s.Resolve(ctx, tag); err == nil {
 		if old.Digest == a.manifest.desc.Digest {
 			return old, nil
 		}
@@ -88,10 +100,10 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 	rc, _ := a.manifest.reader()
 	defer rc.Close()
 	if rp, ok := s.(registry.ReferencePusher); ok {
-		err = rp.PushReference(ctx, a.manifest.desc, rc, pi.Version)
+		err = rp.PushReference(ctx, a.manifest.desc, rc, tag)
 	} else {
 		if err = s.Push(ctx, a.manifest.desc, rc); err == nil || isAlreadyExists(err) {
-			err = s.Tag(ctx, a.manifest.desc, pi.Version)
+			err = s.Tag(ctx, a.manifest.desc, tag)
 		}
 	}
 	if err != nil {

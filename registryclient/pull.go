@@ -21,24 +21,46 @@ import (
 	"github.com/wrun-dev/wrun/bundle"
 )
 
-// pullRecord is kept in an extracted package's reserved directory (which
-// is outside the package's content).
+// An extracted package is one directory per manifest digest, and only its
+// pkg/ subdirectory comes from the artifact; wrun's own state about it sits
+// beside that, where no layer can write:
+//
+//	packages/HEX/pkg/           the package's files, extracted from its layers
+//	packages/HEX/pull.json      the pull record (pullRecord)
+//	packages/HEX/verified.json  the file index wrun hashed (loadVerified)
+//
+// A layer whose path is under .wrun/ (bundle.ReservedDir) is refused
+// outright: an artifact never names wrun's state, not even the bundle's.
+const (
+	pkgSubdir         = "pkg"
+	pullRecordName    = "pull.json"
+	verifiedIndexName = "verified.json"
+)
+
+// pullRecord says where an extracted package came from.
 type pullRecord struct {
 	Ref        string             `json:"ref"`
 	Descriptor ocispec.Descriptor `json:"descriptor"`
 }
 
-const pullRecordPath = bundle.ReservedDir + "/pull.json"
+// reservedPath reports whether a package path lies under .wrun/ (compared
+// without case, as a case-insensitive file system would).
+func reservedPath(p string) bool {
+	first, _, _ := strings.Cut(p, "/")
+	return strings.EqualFold(first, bundle.ReservedDir)
+}
 
-// verifiedIndexPath keeps the file index of an extracted package whose
-// content digest was verified (see loadVerified).
-const verifiedIndexPath = bundle.ReservedDir + "/verified.json"
+// errReserved is the refusal of a layer or tar entry under .wrun/.
+func errReserved(what, p string) error {
+	return fmt.Errorf("%w: %s has path %q, under the reserved %s/ directory that only wrun writes; refusing the artifact (its registry or publisher is broken or hostile)", ErrInvalidArtifact, what, p, bundle.ReservedDir)
+}
 
 // fetchPackage makes one package version readable on disk: it resolves
 // repo:tag (from the ref index when cached), copies the artifact into the
 // blob cache, verifies it and extracts it once per manifest digest.
-// n and version name a plain artifact that carries no wrun.toml.
-func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n Name, version string) (*Package, error) {
+// n and version name a plain artifact that carries no wrun.toml; with
+// strict, the package must be named n, or it is refused and not cached.
+func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n Name, version string, strict bool) (*Package, error) {
 	ref := t.Host + "/" + repo + ":" + tag
 	if t.Host == "" {
 		ref = t.Layout + ":" + repo + ":" + tag
@@ -51,13 +73,20 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 		if isNotFound(err) && n.Name != "" {
 			vs, lerr := c.versions(ctx, n)
 			if lerr == nil {
-				return nil, notFound(n, tag, t, vs, c.opts.Offline)
+				return nil, notFound(n, tagVersion(tag), t, vs, c.opts.Offline)
 			}
 		}
 		if isNotFound(err) {
 			return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, ref, err)
 		}
 		return nil, fmt.Errorf("resolving %s: %w", ref, netError(err))
+	}
+	checkName := func(p *Package) error {
+		if strict && p.Name() != n.String() {
+			p.Close()
+			return fmt.Errorf("%w: %s holds package %q, not %s; refusing it", ErrInvalidArtifact, ref, p.Name(), n)
+		}
+		return nil
 	}
 	var m *ocispec.Manifest
 	if ok, _ := c.cache.Exists(ctx, desc); ok {
@@ -69,10 +98,13 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 			}
 		}
 	}
-	dir := filepath.Join(c.packagesDir(), desc.Digest.Encoded())
+	entry := filepath.Join(c.packagesDir(), desc.Digest.Encoded())
 	if m != nil {
-		p, err := c.loadExtracted(dir, m)
+		p, err := c.loadExtracted(entry, m)
 		if err == nil {
+			if err := checkName(p); err != nil {
+				return nil, err
+			}
 			return p, c.rememberTag(t, repo, tag, desc)
 		}
 		if errors.Is(err, ErrSignature) {
@@ -91,18 +123,24 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 			return nil, fmt.Errorf("pulling %s: %w", ref, netError(err))
 		}
 	}
-	if p, err := c.loadExtracted(dir, m); err == nil {
+	if p, err := c.loadExtracted(entry, m); err == nil {
+		if err := checkName(p); err != nil {
+			return nil, err
+		}
 		return p, c.rememberTag(t, repo, tag, desc) // another process extracted it
-	} else if _, serr := os.Stat(dir); serr == nil {
-		os.RemoveAll(dir) // complete but fails verification now: extract again
+	} else if _, serr := os.Stat(entry); serr == nil {
+		os.RemoveAll(entry) // complete but fails verification now: extract again
 	}
-	if err := c.extract(ctx, dir, ref, desc, m, n, version); err != nil {
+	if err := c.extract(ctx, entry, ref, desc, m, n, version); err != nil {
 		return nil, fmt.Errorf("pulling %s: %w", ref, err)
 	}
-	p, err := c.loadExtracted(dir, m)
+	p, err := c.loadExtracted(entry, m)
+	if err == nil {
+		err = checkName(p)
+	}
 	if err != nil {
 		// Verified for the first time: a package that fails leaves nothing.
-		os.RemoveAll(dir)
+		os.RemoveAll(entry)
 		return nil, err
 	}
 	if err := c.rememberTag(t, repo, tag, desc); err != nil {
@@ -120,11 +158,11 @@ func (c *Client) blobsCached(ctx context.Context, m *ocispec.Manifest) bool {
 	return true
 }
 
-// loadExtracted loads an extracted package, which hashes every file again
-// (the content digest is checked on every pull), and verifies its release
+// loadExtracted loads an extracted package (entry is packages/HEX), which
+// checks the content digest on every pull, and verifies its release
 // signature from the manifest's annotations against the keys trusted now.
-func (c *Client) loadExtracted(dir string, m *ocispec.Manifest) (*Package, error) {
-	b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(pullRecordPath)))
+func (c *Client) loadExtracted(entry string, m *ocispec.Manifest) (*Package, error) {
+	b, err := os.ReadFile(filepath.Join(entry, pullRecordName))
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +170,7 @@ func (c *Client) loadExtracted(dir string, m *ocispec.Manifest) (*Package, error
 	if err := json.Unmarshal(b, &rec); err != nil {
 		return nil, err
 	}
-	p, err := c.loadVerified(dir, rec.Ref, m.Annotations)
+	p, err := c.loadVerified(filepath.Join(entry, pkgSubdir), filepath.Join(entry, verifiedIndexName), rec.Ref, m.Annotations)
 	if err != nil {
 		return nil, err
 	}
@@ -144,17 +182,17 @@ func (c *Client) loadExtracted(dir string, m *ocispec.Manifest) (*Package, error
 // artifact's annotations: content digest, then signature.
 //
 // The first load hashes every file and, when the digest matches, keeps the
-// file index in the reserved directory; later loads read the index instead
-// of hashing the files again (a cache entry is extracted from verified
-// blobs, read-only, and never modified), and reads through the package
-// still verify what they read. A local project directory is always hashed.
-func (c *Client) loadVerified(dir, ref string, ann map[string]string) (*Package, error) {
+// file index at indexPath, outside dir (no artifact can write there); later
+// loads read the index instead of hashing the files again (a cache entry is
+// extracted from verified blobs and never modified), check that every file
+// is a regular file of the indexed size, and reads through the package
+// still verify what they read.
+func (c *Client) loadVerified(dir, indexPath, ref string, ann map[string]string) (*Package, error) {
 	want, announced := ann[AnnotationContentDigest]
-	indexPath := filepath.Join(dir, filepath.FromSlash(verifiedIndexPath))
 	var bp *bundle.Package
 	if b, err := os.ReadFile(indexPath); err == nil {
 		var entries []bundle.Entry
-		if json.Unmarshal(b, &entries) == nil {
+		if json.Unmarshal(b, &entries) == nil && sizesMatch(dir, entries) {
 			if p, err := bundle.LoadDirIndexed(dir, entries); err == nil && (!announced || want == p.Digest().String()) {
 				bp = p
 			}
@@ -166,7 +204,7 @@ func (c *Client) loadVerified(dir, ref string, ann map[string]string) (*Package,
 			return nil, fmt.Errorf("%w: %s: %v", ErrInvalidArtifact, ref, err)
 		}
 		if announced && want != p.Digest().String() {
-			return nil, fmt.Errorf("%w: %s: files have content digest %s, the artifact announces %s; refusing to run it", ErrDigestMismatch, ref, p.Digest(), want)
+			return nil, fmt.Errorf("%w: %s: files have content digest %s, the artifact announces %s; refusing to run it", ErrDigestMismatch, ref, p.Digest(), sanitize(want))
 		}
 		bp = p
 		if b, err := json.Marshal(bp.Files()); err == nil {
@@ -187,11 +225,26 @@ func (c *Client) loadVerified(dir, ref string, ann map[string]string) (*Package,
 	return &Package{Package: bp, Ref: ref, Verification: v}, nil
 }
 
-// extract writes a cached artifact's files into dir: into a temp dir first,
-// then renamed into place. Several processes may extract at once; the first
-// rename wins. Every load of dir verifies it (loadVerified); the caller
-// removes it if its first load fails.
-func (c *Client) extract(ctx context.Context, dir, ref string, desc ocispec.Descriptor, m *ocispec.Manifest, n Name, version string) error {
+// sizesMatch reports whether every file of an index is a regular file of
+// its indexed size in dir (a cheap check before trusting the index).
+func sizesMatch(dir string, entries []bundle.Entry) bool {
+	for _, e := range entries {
+		if bundle.ValidatePath(e.Path) != nil || reservedPath(e.Path) {
+			return false
+		}
+		fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(e.Path)))
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() != e.Size {
+			return false
+		}
+	}
+	return true
+}
+
+// extract writes a cached artifact's files into entry/pkg and the pull
+// record beside them: into a temp dir first, then renamed into place.
+// Several processes may extract at once; the first rename wins. Every load
+// verifies it (loadVerified); the caller removes it if its first load fails.
+func (c *Client) extract(ctx context.Context, entry, ref string, desc ocispec.Descriptor, m *ocispec.Manifest, n Name, version string) error {
 	if err := os.MkdirAll(c.packagesDir(), 0o755); err != nil {
 		return err
 	}
@@ -200,6 +253,31 @@ func (c *Client) extract(ctx context.Context, dir, ref string, desc ocispec.Desc
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	files := filepath.Join(tmp, pkgSubdir)
+	if err := os.Mkdir(files, 0o755); err != nil {
+		return err
+	}
+	if err := c.extractFiles(ctx, files, ref, m, n, version); err != nil {
+		return err
+	}
+	rec, err := json.Marshal(pullRecord{Ref: ref, Descriptor: ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}})
+	if err != nil {
+		return err
+	}
+	if err := createFile(filepath.Join(tmp, pullRecordName), rec); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, entry); err != nil {
+		if _, serr := os.Stat(filepath.Join(entry, pullRecordName)); serr == nil {
+			return nil // another process extracted it first
+		}
+		return err
+	}
+	return nil
+}
+
+// extractFiles writes an artifact's package files into dir, which is empty.
+func (c *Client) extractFiles(ctx context.Context, dir, ref string, m *ocispec.Manifest, n Name, version string) error {
 	configType := m.Config.MediaType
 	if configType == ocispec.MediaTypeEmptyJSON && m.ArtifactType == MediaTypeWasmConfig {
 		// An image-spec v1.1 manifest (`oras push --artifact-type
@@ -208,40 +286,43 @@ func (c *Client) extract(ctx context.Context, dir, ref string, desc ocispec.Desc
 	}
 	switch configType {
 	case MediaTypeWasmConfig:
-		if err := c.extractPlain(ctx, tmp, m, n, version); err != nil {
-			return err
-		}
+		return c.extractPlain(ctx, dir, m, n, version)
 	case MediaTypePackageConfig:
-		if err := c.extractWrun(ctx, tmp, m); err != nil {
-			return err
-		}
+		return c.extractWrun(ctx, dir, m)
 	default:
 		return fmt.Errorf("%w: %s has config media type %q; want %s (a Wasm OCI artifact) or %s (a wrun package)", ErrInvalidArtifact, ref, m.Config.MediaType, MediaTypeWasmConfig, MediaTypePackageConfig)
 	}
-	rec, err := json.Marshal(pullRecord{Ref: ref, Descriptor: ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size}})
+}
+
+// createFile writes a new file; it never opens an existing one (which may
+// be a hard link into the blob store), so nothing is written through a link.
+func createFile(p string, b []byte) error {
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(tmp, bundle.ReservedDir), 0o755); err != nil {
+	if _, err := f.Write(b); err != nil {
+		f.Close()
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(tmp, filepath.FromSlash(pullRecordPath)), rec, 0o444); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		if _, serr := os.Stat(filepath.Join(dir, filepath.FromSlash(pullRecordPath))); serr == nil {
-			return nil // another process extracted it first
-		}
-		return err
-	}
-	return nil
+	return f.Close()
 }
 
-// linkBlob places a cached blob at dst: a hard link (the blob is
-// read-only), or a copy across filesystems.
+// linkBlob places a cached blob at dst: a hard link (the blob is never
+// written through it: every write in an extraction creates a new file), or
+// a copy across filesystems. The blob's size is checked first.
 func (c *Client) linkBlob(ctx context.Context, d ocispec.Descriptor, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
+	}
+	if ok, err := c.cache.Exists(ctx, d); err != nil || !ok {
+		if err == nil {
+			err = fmt.Errorf("%w: blob %s (%q) is not cached", ErrNotFound, d.Digest, d.MediaType)
+		}
+		return err
+	}
+	if _, err := os.Lstat(dst); err == nil {
+		return fmt.Errorf("%w: two layers write %s", ErrInvalidArtifact, filepath.Base(dst))
 	}
 	if err := os.Link(c.cache.path(d.Digest), dst); err == nil {
 		return nil
@@ -273,20 +354,20 @@ func (c *Client) extractPlain(ctx context.Context, dir string, m *ocispec.Manife
 	if len(m.Layers) != 1 || !isWasmLayer(m.Layers[0].MediaType) {
 		var types []string
 		for _, l := range m.Layers {
-			types = append(types, l.MediaType)
+			types = append(types, strconv.Quote(l.MediaType))
 		}
 		return fmt.Errorf("%w: a Wasm OCI artifact must have exactly one %s layer, this one has [%s]", ErrInvalidArtifact, MediaTypeWasm, strings.Join(types, ", "))
 	}
 	l := m.Layers[0]
 	name := path.Base(l.Annotations[ocispec.AnnotationTitle])
-	if name == "." || name == "/" || name == "" || bundle.ValidatePath(name) != nil || name == bundle.ManifestName {
+	if name == "." || name == "/" || name == "" || bundle.ValidatePath(name) != nil || name == bundle.ManifestName || reservedPath(name) {
 		name = "module.wasm"
 	}
 	if err := c.linkBlob(ctx, l, filepath.Join(dir, name)); err != nil {
 		return err
 	}
 	if toml, ok := m.Annotations[AnnotationManifest]; ok {
-		return os.WriteFile(filepath.Join(dir, bundle.ManifestName), []byte(toml), 0o444)
+		return createFile(filepath.Join(dir, bundle.ManifestName), []byte(toml))
 	}
 	// Pushed by another tool: synthesize wrun.toml.
 	if n.Name == "" {
@@ -309,29 +390,30 @@ func (c *Client) extractPlain(ctx context.Context, dir string, m *ocispec.Manife
 		fmt.Fprintf(&b, "description = %s\n", strconv.Quote(d))
 	}
 	fmt.Fprintf(&b, "\n[run]\nwasm = %s\n", strconv.Quote(name))
-	return os.WriteFile(filepath.Join(dir, bundle.ManifestName), []byte(b.String()), 0o444)
+	return createFile(filepath.Join(dir, bundle.ManifestName), []byte(b.String()))
 }
 
-// extractWrun handles wrun's own artifact type (README.md, "wrun package artifacts").
+// extractWrun handles wrun's own artifact type (README.md, "wrun package
+// artifacts"). Every layer's path is checked before anything is written.
 func (c *Client) extractWrun(ctx context.Context, dir string, m *ocispec.Manifest) error {
+	for _, l := range m.Layers {
+		if err := checkLayerPath(l); err != nil {
+			return err
+		}
+	}
 	for _, l := range m.Layers {
 		p := l.Annotations[AnnotationPath]
 		switch l.MediaType {
 		case MediaTypeManifestTOML, MediaTypeWasm:
-			if err := bundle.ValidatePath(p); err != nil {
-				return fmt.Errorf("%w: layer %s: %v", ErrInvalidArtifact, l.Digest, err)
-			}
 			if err := c.linkBlob(ctx, l, filepath.Join(dir, filepath.FromSlash(p))); err != nil {
 				return err
 			}
 		case MediaTypeFilesTar:
-			if p != "" {
-				if err := bundle.ValidatePath(p); err != nil {
-					return fmt.Errorf("%w: layer %s: %v", ErrInvalidArtifact, l.Digest, err)
-				}
-			}
 			if err := c.untar(ctx, l, dir, p); err != nil {
-				return fmt.Errorf("%w: layer %s (%s): %v", ErrInvalidArtifact, l.Digest, p, err)
+				if errors.Is(err, ErrInvalidArtifact) {
+					return err
+				}
+				return fmt.Errorf("%w: layer %s (%q): %v", ErrInvalidArtifact, l.Digest, p, err)
 			}
 		default:
 			return fmt.Errorf("%w: unknown layer media type %q (layer %s)", ErrInvalidArtifact, l.MediaType, l.Digest)
@@ -340,16 +422,46 @@ func (c *Client) extractWrun(ctx context.Context, dir string, m *ocispec.Manifes
 	return nil
 }
 
+// checkLayerPath checks the package path a wrun layer writes: valid, and
+// not under .wrun/ ("" is the package root, for a files tar only).
+func checkLayerPath(l ocispec.Descriptor) error {
+	p := l.Annotations[AnnotationPath]
+	what := "layer " + l.Digest.String()
+	if p == "" && l.MediaType == MediaTypeFilesTar {
+		return nil
+	}
+	if err := bundle.ValidatePath(p); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInvalidArtifact, what, err)
+	}
+	if reservedPath(p) {
+		return errReserved(what, p)
+	}
+	return nil
+}
+
+// maxTarEntries bounds the entries of one files layer.
+const maxTarEntries = 1 << 20
+
 // untar extracts a canonical tar layer under dir/sub: regular files only,
-// paths checked, nothing outside dir, no file written twice.
+// paths checked, nothing outside dir or under .wrun/, no file written
+// twice, every file created new (never through an existing link).
 func (c *Client) untar(ctx context.Context, l ocispec.Descriptor, dir, sub string) error {
 	rc, err := c.cache.Fetch(ctx, l)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
+	return untarTo(rc, dir, sub, "layer "+l.Digest.String(), l.Size)
+}
+
+// untarTo is untar over a reader (the fuzz target calls it directly). The
+// files it writes hold at most limit bytes in all, the size of the layer:
+// a tar that expands (a sparse entry declaring a terabyte of holes) is
+// refused rather than written.
+func untarTo(r io.Reader, dir, sub, what string, limit int64) error {
+	tr := tar.NewReader(r)
+	var written int64
+	for n := 0; ; n++ {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
@@ -357,19 +469,33 @@ func (c *Client) untar(ctx context.Context, l ocispec.Descriptor, dir, sub strin
 		if err != nil {
 			return err
 		}
+		if n >= maxTarEntries {
+			return fmt.Errorf("more than %d entries", maxTarEntries)
+		}
 		if h.Typeflag != tar.TypeReg {
 			return fmt.Errorf("entry %q is not a regular file", h.Name)
+		}
+		for k := range h.PAXRecords {
+			if strings.HasPrefix(k, "GNU.sparse.") {
+				return fmt.Errorf("entry %q is a sparse file; a package holds only plain regular files", h.Name)
+			}
+		}
+		if h.Size < 0 || h.Size > limit-written {
+			return fmt.Errorf("entry %q declares %d bytes, more than the layer holds", h.Name, h.Size)
 		}
 		rel := h.Name
 		if sub != "" {
 			rel = sub + "/" + h.Name
 		}
-		if err := bundle.ValidatePath(rel); err != nil || rel == pullRecordPath || strings.HasPrefix(rel, bundle.ReservedDir+"/") {
+		if err := bundle.ValidatePath(rel); err != nil {
 			return fmt.Errorf("entry %q: not a valid package path", h.Name)
+		}
+		if reservedPath(rel) {
+			return errReserved(what+" entry", rel)
 		}
 		dst := filepath.Join(dir, filepath.FromSlash(rel))
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
+			return fmt.Errorf("entry %q: a file of the package is in the way of its directory", h.Name)
 		}
 		f, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o444)
 		if err != nil {
@@ -378,7 +504,12 @@ func (c *Client) untar(ctx context.Context, l ocispec.Descriptor, dir, sub strin
 			}
 			return err
 		}
-		if _, err := io.Copy(f, tr); err != nil {
+		n, err := io.Copy(f, io.LimitReader(tr, limit-written+1))
+		written += n
+		if err == nil && written > limit {
+			err = fmt.Errorf("entry %q expands past the layer's %d bytes", h.Name, limit)
+		}
+		if err != nil {
 			f.Close()
 			return err
 		}
@@ -387,7 +518,7 @@ func (c *Client) untar(ctx context.Context, l ocispec.Descriptor, dir, sub strin
 		}
 	}
 	// Read to EOF so the blob's digest is verified.
-	_, err = io.Copy(io.Discard, rc)
+	_, err := io.Copy(io.Discard, r)
 	return err
 }
 

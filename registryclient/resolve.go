@@ -112,9 +112,15 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := c.lockCache(false)
+	if err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+	}
+	defer unlock()
 	c.cleanupOnce.Do(func() {
 		c.cache.cleanup()
 		c.cleanupExtractions()
+		cleanupIngest(c.dirs.Store())
 	})
 	var root *Package
 	lockPath := ""
@@ -160,7 +166,7 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Resolved, error) {
 			return nil, err
 		}
 		tag := r.OCI.Reference
-		if root, err = c.fetchPackage(ctx, t, r.OCI.Repository, tag, nameFromRepo(r.OCI.Repository), tag); err != nil {
+		if root, err = c.fetchPackage(ctx, t, r.OCI.Repository, tag, nameFromRepo(r.OCI.Repository), tag, false); err != nil {
 			return nil, err
 		}
 	}
@@ -204,7 +210,7 @@ func (c *Client) pullPackage(ctx context.Context, n Name, spec VersionSpec, lock
 	}
 	repo := t.Repository(n)
 	if locked != nil {
-		p, err := c.fetchPackage(ctx, t, repo, locked.Manifest, n, locked.Version)
+		p, err := c.fetchPackage(ctx, t, repo, locked.Manifest, n, locked.Version, true)
 		if err != nil {
 			return nil, err
 		}
@@ -217,14 +223,8 @@ func (c *Client) pullPackage(ctx context.Context, n Name, spec VersionSpec, lock
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.fetchPackage(ctx, t, repo, v.Original(), n, v.Original())
-	if err != nil {
-		return nil, err
-	}
-	if p.Name() != n.String() {
-		return nil, fmt.Errorf("%w: %s at %s holds package %q", ErrInvalidArtifact, n, t.Reference(n, v.Original()), p.Name())
-	}
-	return p, nil
+	// strict: a package under another name is refused and not cached.
+	return c.fetchPackage(ctx, t, repo, VersionTag(v.Original()), n, v.Original(), true)
 }
 
 type requirement struct {
@@ -391,11 +391,7 @@ func (c *Client) choose(ctx context.Context, name string, rs []requirement, lock
 		}
 		parts = append(parts, fmt.Sprintf("%s requires %s", r.from, s))
 	}
-	list := make([]string, len(vs))
-	for i, v := range vs {
-		list[i] = v.Original()
-	}
-	return nil, fmt.Errorf("%w: no version of %s satisfies every requirement: %s (versions at %s: %s)", ErrConflict, name, strings.Join(parts, "; "), where(t), strings.Join(list, ", "))
+	return nil, fmt.Errorf("%w: no version of %s satisfies every requirement: %s (versions at %s: %s)", ErrConflict, name, strings.Join(parts, "; "), where(t), VersionSummary(vs, nil, name))
 }
 
 func mapValues(m map[string]*Package) []*Package {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
@@ -119,6 +120,16 @@ func (l *layoutRepo) Exists(ctx context.Context, d ocispec.Descriptor) (bool, er
 
 func (l *layoutRepo) Push(ctx context.Context, d ocispec.Descriptor, r io.Reader) error {
 	if !isManifest(d.MediaType) {
+		// Held while oras-go writes the blob to ingest/: cleanupIngest
+		// removes leftovers only when no wrun process holds it.
+		if err := os.MkdirAll(l.root, 0o755); err != nil {
+			return fmt.Errorf("creating local store: %w", err)
+		}
+		unlock, err := lockFile(filepath.Join(l.root, ingestLockName), false)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		return l.cas.Push(ctx, d, r)
 	}
 	return l.withIndex(ctx, true, func(s *oci.Store) error { return s.Push(ctx, d, r) })
@@ -173,6 +184,40 @@ func (l *layoutRepo) Tags(ctx context.Context, last string, fn func([]string) er
 	return fn(tags)
 }
 
+// ingestLockName is the lock blob writers of a layout hold shared.
+const ingestLockName = ".wrun-ingest-lock"
+
+// ingestMinAge spares ingest files written to within the last minute, in
+// case a tool other than wrun (which does not take the lock) is writing.
+const ingestMinAge = time.Minute
+
+// cleanupIngest removes the temp files oras-go leaves in a layout's
+// ingest/ when its process is killed mid-publish (kill -9): only while no
+// wrun process is writing a blob there (the exclusive lock is free), and
+// only files untouched for ingestMinAge.
+func cleanupIngest(root string) {
+	ents, err := os.ReadDir(filepath.Join(root, "ingest"))
+	if err != nil || len(ents) == 0 {
+		return
+	}
+	lock := filepath.Join(root, ingestLockName)
+	if f, err := os.OpenFile(lock, os.O_CREATE|os.O_RDWR, 0o644); err == nil {
+		f.Close()
+	}
+	unlock, ok := tryLockFile(lock)
+	if !ok {
+		return // a publish is writing blobs now; the next run cleans up
+	}
+	defer unlock()
+	for _, e := range ents {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() || time.Since(fi.ModTime()) < ingestMinAge {
+			continue
+		}
+		os.Remove(filepath.Join(root, "ingest", e.Name()))
+	}
+}
+
 func isManifest(mt string) bool {
 	return mt == ocispec.MediaTypeImageManifest || mt == ocispec.MediaTypeImageIndex ||
 		mt == "application/vnd.docker.distribution.manifest.v2+json"
@@ -180,17 +225,20 @@ func isManifest(mt string) bool {
 
 // transport refuses every request when offline and marks network failures
 // with ErrUnreachable, naming the host.
+// Every request runs under the timeouts (timeout.go).
 type transport struct {
-	base    http.RoundTripper
-	offline bool
+	base     http.RoundTripper
+	offline  bool
+	timeouts Timeouts
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.offline {
 		return nil, fmt.Errorf("%w: refusing %s %s (--offline); run once online or drop --offline", ErrOffline, req.Method, req.URL.Host)
 	}
-	resp, err := t.base.RoundTrip(req)
-	if err != nil && req.Context().Err() == nil {
+	resp, err := t.roundTrip(req)
+	var te *timeoutError
+	if err != nil && req.Context().Err() == nil && !errors.As(err, &te) {
 		return nil, &unreachableError{host: req.URL.Host, err: err}
 	}
 	return resp, err
@@ -216,6 +264,10 @@ func netError(err error) error {
 	var ue *unreachableError
 	if errors.As(err, &ue) {
 		return ue
+	}
+	var te *timeoutError
+	if errors.As(err, &te) {
+		return te
 	}
 	if errors.Is(err, ErrOffline) {
 		var ue *url.Error

@@ -53,11 +53,24 @@ func newLsCmd(g *globalOptions) *cobra.Command {
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "PACKAGE\tVERSIONS\tREGISTRY")
 			for _, l := range ls {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Name, strings.Join(l.Versions, " "), l.Registry)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", l.Name, versionsColumn(l), l.Registry)
 			}
 			return tw.Flush()
 		},
 	}
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
 	return cmd
+}
+
+// lsMaxVersions is how many versions a line of `wrun ls` shows.
+const lsMaxVersions = 8
+
+// versionsColumn is a package's versions for one line: all when few, else
+// the newest few and a count (--json lists all).
+func versionsColumn(l registryclient.Listing) string {
+	vs := l.Versions
+	if len(vs) <= lsMaxVersions {
+		return strings.Join(vs, " ")
+	}
+	return fmt.Sprintf("… %s (%d versions, the newest %d shown; --json lists all)", strings.Join(vs[len(vs)-lsMaxVersions:], " "), len(vs), lsMaxVersions)
 }

@@ -22,6 +22,8 @@ type globalOptions struct {
 	config   string // --config
 	offline  bool   // --offline
 	refresh  bool   // --refresh
+
+	timeouts registryclient.Timeouts // --connect-timeout, --response-timeout, --stall-timeout
 }
 
 // registryOptions are the registryclient options the global flags select.
@@ -32,6 +34,7 @@ func (g *globalOptions) registryOptions() registryclient.Options {
 		Offline:    g.offline,
 		Refresh:    g.refresh,
 		Progress:   g.stderr,
+		Timeouts:   g.timeouts,
 	}
 }
 
@@ -70,6 +73,9 @@ reference (host/repo:tag), a package directory, a bundle file or a .wasm file.`,
 	pf.StringVar(&g.config, "config", "", "config file in the wasm-pkg-tools format (default $WRUN_HOME/config.toml)")
 	pf.BoolVar(&g.offline, "offline", false, "make no network request: only cached packages resolve")
 	pf.BoolVar(&g.refresh, "refresh", false, "ignore wrun.lock and cached resolutions: resolve versions again")
+	pf.DurationVar(&g.timeouts.Connect, "connect-timeout", 0, "fail connecting to a registry after this long (default [network] connect_timeout in config.toml, else 10s)")
+	pf.DurationVar(&g.timeouts.Response, "response-timeout", 0, "fail when a registry sends no response headers within this long (default [network] response_timeout, else 30s)")
+	pf.DurationVar(&g.timeouts.Stall, "stall-timeout", 0, "fail a registry transfer that moves less than 1 KiB in this long (default [network] stall_timeout, else 30s)")
 	if first == "run" {
 		// The hot path. `wrun run` is measured on start-up time, and
 		// building every other command and its flags is part of it.

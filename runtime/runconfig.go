@@ -26,6 +26,8 @@ type RunConfig struct {
 	randSrc   io.Reader
 	startFunc string
 	scratch   int64
+	maxOpen   int
+	overlay   int64
 }
 
 // DefaultScratchBytes caps the in-memory /tmp a package's run gets unless
@@ -33,6 +35,14 @@ type RunConfig struct {
 // (Program.Run) gets no /tmp unless WithScratch asks for one, as under
 // wazero's own CLI.
 const DefaultScratchBytes = 64 << 20
+
+// DefaultMaxOpenFiles caps the files a run has open at once unless
+// WithMaxOpenFiles says otherwise: a Linux shell's soft RLIMIT_NOFILE.
+const DefaultMaxOpenFiles = 1024
+
+// DefaultOverlayBytes caps the host memory a run's copy-on-write overlays
+// hold together unless WithOverlaySize says otherwise.
+const DefaultOverlayBytes = 64 << 20
 
 // NewRunConfig returns the default RunConfig.
 func NewRunConfig() RunConfig { return RunConfig{} }
@@ -87,7 +97,43 @@ func (c RunConfig) WithRandSource(r io.Reader) RunConfig { c.randSrc = r; return
 func (c RunConfig) WithStartFunction(name string) RunConfig { c.startFunc = name; return c }
 
 // WithScratch sets the size cap of the run's in-memory /tmp, a fresh empty
-// filesystem per run; a write past the cap fails (ENOSPC, which WASI
-// preview 1 reports as EIO). 0 means the default (DefaultScratchBytes for a
-// package, none for a plain program); a negative size means no /tmp.
+// filesystem per run. It counts the host memory the guest makes /tmp
+// hold: file bytes (of files unlinked while open too, until their last
+// close) plus 256 bytes per file, directory or link and 64 bytes and the
+// name per directory entry, as vfs.NewMemFS does. A change past the cap
+// fails (ENOSPC, which WASI preview 1 reports as EIO). 0 means the default
+// (DefaultScratchBytes for a package, none for a plain program); a negative
+// size means no /tmp.
 func (c RunConfig) WithScratch(bytes int64) RunConfig { c.scratch = bytes; return c }
+
+// WithMaxOpenFiles caps the files and directories the guest has open at
+// once through its filesystem, the pre-opened root included, as `ulimit -n`
+// does for a process: an open past the cap fails (EMFILE, which WASI
+// preview 1 under wazero reports as EIO) until the guest closes one. 0
+// means DefaultMaxOpenFiles (1024); a negative count means no cap.
+func (c RunConfig) WithMaxOpenFiles(n int) RunConfig { c.maxOpen = n; return c }
+
+// WithOverlaySize caps the host memory that the run's copy-on-write
+// overlays hold together: everything the guest writes over read-only
+// assets (a package's assets, vfs.Asset mounts), counted as /tmp is (see
+// WithScratch). A change past the cap fails (ENOSPC, reported as EIO). It
+// is a budget of its own, next to /tmp's: a run holds at most both. 0
+// means DefaultOverlayBytes (64 MiB); a negative size means no cap.
+func (c RunConfig) WithOverlaySize(bytes int64) RunConfig { c.overlay = bytes; return c }
+
+// limits returns the filesystem limits of a run.
+func (c RunConfig) limits() vfs.Limits {
+	pick := func(v, def int64) int64 {
+		switch {
+		case v == 0:
+			return def
+		case v < 0:
+			return 0 // no cap
+		}
+		return v
+	}
+	return vfs.Limits{
+		MaxOpenFiles: int(pick(int64(c.maxOpen), DefaultMaxOpenFiles)),
+		OverlayBytes: pick(c.overlay, DefaultOverlayBytes),
+	}
+}

@@ -9,7 +9,8 @@
 // layers compose the way afero's do:
 //
 //   - Host(dir, readOnly): a host directory, on os.Root, so nothing the guest
-//     does (a "../" path, a symbolic link it creates) resolves outside dir.
+//     does (a "../" path, a symbolic link it creates) resolves outside dir;
+//     a link whose target leads outside dir is not even created (EPERM).
 //   - NewDirLayer(dir), NewMapLayer(files), NewTarLayer(r, size): read-only
 //     asset layers. The tree is indexed once; file bytes stay in dir, in the
 //     map or in the archive and are read on demand, shared by every
@@ -19,13 +20,20 @@
 //   - NewCopyOnWriteFS(base): a per-instance writable view of base; changes
 //     live in memory and vanish with it; a base file is copied on its first
 //     write. Deleting or renaming base files works (see the function).
-//   - NewMemFS(maxBytes): scratch space (/tmp) with a size cap.
+//   - NewMemFS(maxBytes): scratch space (/tmp) with a cap on the host memory
+//     it holds (file bytes, also of unlinked files still open, plus a
+//     fixed cost per file and per name).
 //   - Asset(dir): what `--asset DIR:GUEST` mounts, NewCopyOnWriteFS over
 //     NewDirLayer.
 //
 // FSConfig mounts layers at guest paths, nested mounts included
 // (/usr/local/lib and /usr/local/lib/python3.11/site-packages from two
-// layers both stay visible).
+// layers both stay visible). A symbolic link in a mount with mounts below
+// it is followed against the mount table, so a nested read-only mount
+// stays read-only and a directory hidden under a mount stays hidden,
+// whatever link the guest makes. Limits adds per-run limits: open files
+// across every mount, and one memory budget for every copy-on-write
+// overlay.
 //
 // # Semantics
 //
@@ -40,6 +48,10 @@
 // are stable per file: the host inode for host and directory layers, a hash
 // of the path seeded per layer for map and tar layers (so two layers never
 // share one), kept across copy-up and rename by the
-// overlay. wazero's errno set has no ENOSPC, EBUSY or EXDEV; the guest sees
-// EIO for them, as it does from DirFS.
+// overlay. wazero's errno set has no ENOSPC, EBUSY, EXDEV or EMFILE; the
+// guest sees EIO for them, as it does from DirFS.
+//
+// Every byte a layer keeps from a call (a link target, a name, written
+// data) is copied: wazero passes views of guest memory, which the guest
+// reuses.
 package vfs

@@ -5,6 +5,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 
 	"github.com/tetratelabs/wazero/experimental/sys"
 	wsys "github.com/tetratelabs/wazero/sys"
@@ -144,8 +145,8 @@ type file struct {
 	r      reader // open reader of n.src, lazily
 	closed bool
 
-	names []string // directory listing snapshot, nil until read or rewound
-	dpos  int
+	after   string // directory listing: the last name returned
+	started bool   // whether after is set (a pass has begun)
 }
 
 var _ sys.File = (*file)(nil)
@@ -236,10 +237,7 @@ func (f *file) pread(buf []byte, off int64) (int, sys.Errno) {
 	defer f.t.lock()()
 	n := f.n
 	if n.src == nil {
-		if off >= int64(len(n.data)) {
-			return 0, 0
-		}
-		return copy(buf, n.data[off:]), 0
+		return n.data.readAt(buf, off), 0
 	}
 	if off >= n.size {
 		return 0, 0
@@ -264,7 +262,7 @@ func (f *file) Seek(offset seekOffset, whence int) (int64, sys.Errno) {
 	}
 	if f.n.isDir() {
 		if offset == 0 && whence == io.SeekStart {
-			f.names, f.dpos = nil, 0
+			f.after, f.started = "", false
 			return 0, 0
 		}
 		return 0, sys.EISDIR
@@ -288,9 +286,11 @@ func (f *file) Seek(offset seekOffset, whence int) (int64, sys.Errno) {
 	return f.pos, 0
 }
 
-// Readdir implements sys.File. The listing is taken in name order when the
-// directory is first read (or rewound), so positions stay stable while the
-// guest reads it; entries removed meanwhile are skipped.
+// Readdir implements sys.File. A directory lists in name order and an open
+// directory remembers the last name it returned, not a copy of the
+// listing: entries removed meanwhile are skipped, entries added after that
+// name are listed, and no open directory holds memory in proportion to the
+// directory's size (the one sorted list of names belongs to the directory).
 func (f *file) Readdir(n int) ([]sys.Dirent, sys.Errno) {
 	if f.closed || !f.n.isDir() {
 		return nil, sys.EBADF
@@ -299,16 +299,16 @@ func (f *file) Readdir(n int) ([]sys.Dirent, sys.Errno) {
 	if errno := f.t.load(f.n); errno != 0 {
 		return nil, errno
 	}
-	if f.names == nil {
-		f.names = sortedNames(f.n)
+	names := f.t.sortedNames(f.n)
+	i := sort.SearchStrings(names, f.after)
+	if f.started && i < len(names) && names[i] == f.after {
+		i++
 	}
 	var out []sys.Dirent
-	for f.dpos < len(f.names) && (n <= 0 || len(out) < n) {
-		name := f.names[f.dpos]
-		f.dpos++
-		if k := f.n.kids[name]; k != nil {
-			out = append(out, sys.Dirent{Name: name, Ino: k.ino, Type: k.mode.Type()})
-		}
+	for ; i < len(names) && (n <= 0 || len(out) < n); i++ {
+		k := f.n.kids[names[i]]
+		out = append(out, sys.Dirent{Name: names[i], Ino: k.ino, Type: k.mode.Type()})
+		f.after, f.started = names[i], true
 	}
 	return out, 0
 }
@@ -388,12 +388,20 @@ func (f *file) Utimens(atim, mtim int64) sys.Errno {
 	return 0
 }
 
-// Close implements sys.File.
+// Close implements sys.File. The last close of a file unlinked while open
+// releases its content.
 func (f *file) Close() sys.Errno {
 	if f.closed {
 		return 0
 	}
 	f.closed = true
+	if !f.t.readOnly {
+		unlock := f.t.lock()
+		if f.n.opens--; f.n.opens == 0 && f.n.nlink == 0 {
+			f.t.release(f.n)
+		}
+		unlock()
+	}
 	if f.r != nil {
 		return errnoOf(f.r.Close())
 	}

@@ -163,6 +163,9 @@ func (h *hostFS) Rename(from, to string) sys.Errno {
 	if h.readOnly {
 		return sys.EROFS
 	}
+	if errno := h.checkMoved(from, to); errno != 0 {
+		return errno
+	}
 	fd, fbase, errno := h.parent(from)
 	if errno != 0 {
 		return errno
@@ -228,20 +231,114 @@ func (h *hostFS) Link(oldPath, newPath string) sys.Errno {
 	if h.readOnly {
 		return sys.EROFS
 	}
+	if errno := h.checkMoved(oldPath, newPath); errno != 0 {
+		return errno
+	}
 	return errnoOf(h.root.Link(hostName(oldPath), hostName(newPath)))
 }
 
-// Symlink implements sys.FS. Like wazero's DirFS it refuses absolute
-// targets; a relative target that leads outside is created but never
-// followed there.
+// Symlink implements sys.FS. A link whose target leads outside the
+// directory is refused with EPERM, as wasmtime refuses it: wrun would never
+// follow it there, but it stays on the host, where a backup or a `cp -r`
+// may. So are absolute targets, and targets with a ".." after a name
+// ("a/../.."), which only the state of the directory at the time of use
+// could tell inside or out. Link and Rename check a link they move the
+// same way; a directory renamed higher up can still carry a link out of
+// the directory that was inside where it was made.
 func (h *hostFS) Symlink(oldPath, linkName string) sys.Errno {
-	if path.IsAbs(oldPath) {
-		return sys.EPERM
-	}
 	if h.readOnly {
 		return sys.EROFS
 	}
+	if errno := h.checkLink(oldPath, linkName); errno != 0 {
+		return errno
+	}
 	return errnoOf(h.root.Symlink(oldPath, hostName(linkName)))
+}
+
+// checkLink returns EPERM when a link at linkName with target would lead
+// outside the directory: target is absolute, has a ".." after a name, or
+// has more leading ".." than the link's directory is deep once its own
+// links are resolved.
+func (h *hostFS) checkLink(target, linkName string) sys.Errno {
+	if path.IsAbs(target) {
+		return sys.EPERM
+	}
+	ups, named := 0, false
+	for _, c := range splitPath(target) {
+		switch {
+		case c != "..":
+			named = true
+		case named:
+			return sys.EPERM
+		default:
+			ups++
+		}
+	}
+	if ups == 0 {
+		return 0
+	}
+	depth, errno := h.depth(path.Dir(strings.TrimRight(hostName(linkName), "/")))
+	if errno != 0 {
+		return errno
+	}
+	if ups > depth {
+		return sys.EPERM
+	}
+	return 0
+}
+
+// depth returns how many directories below the root dir is, once every
+// link on the way is resolved.
+func (h *hostFS) depth(dir string) (int, sys.Errno) {
+	rest := splitPath(dir)
+	var done []string
+	links := 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		if c == ".." {
+			if len(done) == 0 {
+				return 0, sys.EPERM
+			}
+			done = done[:len(done)-1]
+			continue
+		}
+		p := path.Join(path.Join(done...), c)
+		fi, err := h.root.Lstat(p)
+		if err != nil {
+			return 0, errnoOf(err)
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			done = append(done, c)
+			continue
+		}
+		if links++; links > maxSymlinks {
+			return 0, sys.ELOOP
+		}
+		target, err := h.root.Readlink(p)
+		if err != nil {
+			return 0, errnoOf(err)
+		}
+		if path.IsAbs(target) {
+			return 0, sys.EPERM
+		}
+		rest = append(splitPath(target), rest...)
+	}
+	return len(done), 0
+}
+
+// checkMoved is checkLink for whatever is at from, when it is a link about
+// to be renamed or hard-linked to to.
+func (h *hostFS) checkMoved(from, to string) sys.Errno {
+	fi, err := h.root.Lstat(strings.TrimRight(hostName(from), "/"))
+	if err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+		return 0 // not a link; the operation reports what is wrong
+	}
+	target, err := h.root.Readlink(strings.TrimRight(hostName(from), "/"))
+	if err != nil {
+		return errnoOf(err)
+	}
+	return h.checkLink(target, to)
 }
 
 // Readlink implements sys.FS.

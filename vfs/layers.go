@@ -202,6 +202,7 @@ func NewMapLayer(files map[string]MapFile) (sys.FS, error) {
 			return nil, fmt.Errorf("map layer: %w", err)
 		}
 	}
+	finish(b.t.root)
 	return b.t, nil
 }
 
@@ -267,6 +268,7 @@ func NewDirLayer(dir string) (sys.FS, error) {
 	if beneath != nil {
 		b.t.closers = append(b.t.closers, beneath)
 	}
+	finish(b.t.root)
 	return b.t, nil
 }
 
@@ -361,6 +363,7 @@ func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
 			return fail(fmt.Errorf("tar layer: %w", err))
 		}
 	}
+	finish(b.t.root)
 	return b.t, nil
 }
 
@@ -380,12 +383,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 // NewMemFS returns an empty in-memory filesystem, the guest's scratch space
-// (/tmp), holding at most maxBytes bytes of file content (0: no limit).
-// A write beyond the cap fails with ENOSPC, which wazero reports to the
-// guest as EIO (its errno set has no ENOSPC).
+// (/tmp), holding at most maxBytes bytes of the host's memory (0: no
+// limit). What counts is everything the guest makes there: file content,
+// also of files unlinked while still open (until their last close), and a
+// fixed 256 bytes per file, directory or link plus 64 bytes and the name
+// per directory entry and the target of each link. A change past the cap
+// fails with ENOSPC, which wazero reports to the guest as EIO (its errno set
+// has no ENOSPC).
 func NewMemFS(maxBytes int64) sys.FS {
-	t := &tree{maxBytes: maxBytes, nextIno: writableInoBase()}
-	t.root = t.newNode(fs.ModeDir | 0o777)
+	t := &tree{b: &budget{max: maxBytes}, nextIno: writableInoBase()}
+	t.root = t.makeNode(fs.ModeDir | 0o777)
 	return t
 }
 
@@ -402,8 +409,12 @@ func NewMemFS(maxBytes int64) sys.FS {
 // one appears only under its new name, for the life of the overlay, while
 // base keeps both. A renamed base file keeps its inode and is still not
 // copied until written. Base files are visible at their base inode.
+//
+// The overlay counts the host memory it holds as NewMemFS does (the names
+// of base directories it has copied included) but sets no cap of its own:
+// mounted with Limits.NewMountFS, it shares the run's OverlayBytes budget.
 func NewCopyOnWriteFS(base sys.FS) sys.FS {
-	t := &tree{lower: base, nextIno: writableInoBase()}
+	t := &tree{lower: base, b: &budget{}, nextIno: writableInoBase()}
 	root := &node{mode: fs.ModeDir | 0o755, nlink: 2, kids: map[string]*node{}, pending: true}
 	if lt, ok := base.(*tree); ok && lt.readOnly {
 		lr := lt.root
@@ -447,6 +458,7 @@ func NewUnion(layers ...sys.FS) sys.FS {
 		}
 		merge(b.t.root, lt.root)
 	}
+	finish(b.t.root)
 	if len(generic) == 0 {
 		return b.t
 	}

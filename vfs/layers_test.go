@@ -48,9 +48,11 @@ func writeFile(t testing.TB, fsys sys.FS, p, data string, flag sys.Oflag) sys.Er
 
 // TestMemFSCap fills a scratch filesystem to its cap: the write that would
 // pass it fails (ENOSPC, which wazero's errno set reports as EIO) and
-// removing a file gives the space back.
+// removing a file gives the space back. Each file costs 256 bytes, its
+// directory entry 64 bytes and its name.
 func TestMemFSCap(t *testing.T) {
-	m := vfs.NewMemFS(10)
+	const perFile = 256 + 64 + 1
+	m := vfs.NewMemFS(2*perFile + 10)
 	if errno := writeFile(t, m, "a", "123456", 0); errno != 0 {
 		t.Fatal(errno)
 	}
@@ -63,10 +65,25 @@ func TestMemFSCap(t *testing.T) {
 	if errno := writeFile(t, m, "b", "1234567890", 0); errno != 0 {
 		t.Fatalf("after freeing space: %v", errno)
 	}
-	f, _ := m.OpenFile("b", sys.O_RDWR, 0)
+	// Growing a file leaves a hole, which costs nothing until written, as
+	// on tmpfs; the block table of a huge one does not fit.
+	m = vfs.NewMemFS(8 << 10)
+	f, errno := m.OpenFile("hole", sys.O_RDWR|sys.O_CREAT, 0o644)
+	if errno != 0 {
+		t.Fatal(errno)
+	}
 	defer f.Close()
-	if errno := f.Truncate(11); errno != sys.EIO {
-		t.Fatalf("truncate past the cap: %v, want EIO (ENOSPC)", errno)
+	if errno := f.Truncate(1 << 20); errno != 0 {
+		t.Fatalf("truncate to leave a hole: %v", errno)
+	}
+	if _, errno := f.Pwrite(make([]byte, 16<<10), 1<<19); errno != sys.EIO {
+		t.Fatalf("write into the hole past the cap: %v, want EIO (ENOSPC)", errno)
+	}
+	if errno := f.Truncate(1 << 50); errno != sys.EIO {
+		t.Fatalf("truncate to 1 PiB: %v, want EIO (ENOSPC)", errno)
+	}
+	if st, _ := f.Stat(); st.Size != 1<<20 {
+		t.Fatalf("size after the failed changes: %d, want %d", st.Size, 1<<20)
 	}
 }
 

@@ -1,6 +1,7 @@
 package vfs
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -8,6 +9,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental/sys"
@@ -56,24 +58,48 @@ func Host(dir string, readOnly bool) (sys.FS, error) {
 // both stay visible, and listing a parent shows the mount point. Renaming
 // or linking across mounts fails (EXDEV, reported as EIO); removing or
 // renaming a mount point fails (EBUSY, reported as EIO).
-func FSConfig(mounts []Mount) (wazero.FSConfig, error) {
+//
+// A symbolic link in a mount that has other mounts below it is followed by
+// the mount table, not by the mount's layer: a link to a directory where
+// another mount is reaches that mount, with that mount's rights (a
+// read-only mount stays read-only however the guest reaches it, and a
+// directory of the host hidden under another mount stays hidden). A link
+// never leads above the root of the mount it lives in (EPERM).
+//
+// FSConfig sets no limits; Limits.FSConfig does.
+func FSConfig(mounts []Mount) (wazero.FSConfig, error) { return Limits{}.FSConfig(mounts) }
+
+// FSConfig is FSConfig with the limits l.
+func (l Limits) FSConfig(mounts []Mount) (wazero.FSConfig, error) {
 	cfg := wazero.NewFSConfig()
 	if len(mounts) == 0 {
 		return cfg, nil
 	}
-	root, err := NewMountFS(mounts)
+	root, err := l.NewMountFS(mounts)
 	if err != nil {
 		return nil, err
 	}
 	return cfg.(sysfs.FSConfig).WithSysFSMount(root, "/"), nil
 }
 
+// ErrMountedTwice is returned (wrapped, naming the guest path) when two
+// mounts share one guest path.
+var ErrMountedTwice = errors.New("guest path is mounted twice")
+
 // NewMountFS returns the one filesystem FSConfig pre-opens at "/": the
 // mounts routed by longest guest-path prefix, with the directories leading
 // to mount points synthesized (read-only). Two mounts at one guest path
-// are an error; use NewUnion to stack layers.
-func NewMountFS(mounts []Mount) (sys.FS, error) {
-	m := &mountFS{dirs: map[string]map[string]bool{}, seed: randomSeed()}
+// are an error (ErrMountedTwice); use NewUnion to stack layers. It sets no
+// limits; Limits.NewMountFS does.
+func NewMountFS(mounts []Mount) (sys.FS, error) { return Limits{}.NewMountFS(mounts) }
+
+// NewMountFS is NewMountFS with the limits l: every file opened through
+// the result counts against l.MaxOpenFiles until closed, and every
+// copy-on-write overlay among the mounts (NewCopyOnWriteFS, Asset; not one
+// wrapped in another layer) is charged to one budget of l.OverlayBytes,
+// which replaces its own.
+func (l Limits) NewMountFS(mounts []Mount) (sys.FS, error) {
+	m := &mountFS{dirs: map[string]map[string]bool{}, seed: randomSeed(), maxOpen: l.MaxOpenFiles}
 	seen := map[string]bool{}
 	for _, mt := range mounts {
 		if !path.IsAbs(mt.Guest) || path.Clean(mt.Guest) != mt.Guest {
@@ -84,7 +110,7 @@ func NewMountFS(mounts []Mount) (sys.FS, error) {
 		}
 		rel := strings.TrimPrefix(mt.Guest, "/")
 		if seen[rel] {
-			return nil, fmt.Errorf("guest path %q is mounted twice: mount one layer there (vfs.NewUnion stacks several)", mt.Guest)
+			return nil, fmt.Errorf("%q: %w: mount one layer there (vfs.NewUnion stacks several)", mt.Guest, ErrMountedTwice)
 		}
 		seen[rel] = true
 		m.mounts = append(m.mounts, mountPoint{prefix: rel, fs: mt.FS})
@@ -100,16 +126,44 @@ func NewMountFS(mounts []Mount) (sys.FS, error) {
 			p = parent
 		}
 	}
-	if len(m.mounts) == 1 && m.mounts[0].prefix == "" {
+	if l.OverlayBytes > 0 {
+		shared := &budget{max: l.OverlayBytes}
+		for _, mt := range m.mounts {
+			if t, ok := mt.fs.(*tree); ok && t.lower != nil {
+				t.mu.Lock()
+				shared.force(t.b.usage())
+				t.b = shared
+				t.mu.Unlock()
+			}
+		}
+	}
+	if len(m.mounts) == 1 && m.mounts[0].prefix == "" && l.MaxOpenFiles <= 0 {
 		return m.mounts[0].fs, nil
 	}
 	sort.SliceStable(m.mounts, func(i, j int) bool { return len(m.mounts[i].prefix) > len(m.mounts[j].prefix) })
+	for i := range m.mounts {
+		for j := range m.mounts {
+			if i != j && under(m.mounts[j].prefix, m.mounts[i].prefix) {
+				m.mounts[i].covered = true
+			}
+		}
+	}
 	return m, nil
 }
 
+// under reports whether the guest path p lies strictly below dir (both
+// relative and clean, "" being the root).
+func under(p, dir string) bool {
+	if dir == "" {
+		return p != ""
+	}
+	return strings.HasPrefix(p, dir+"/")
+}
+
 type mountPoint struct {
-	prefix string // guest path without the leading slash; "" is the root
-	fs     sys.FS
+	prefix  string // guest path without the leading slash; "" is the root
+	fs      sys.FS
+	covered bool // another mount lies below this one
 }
 
 // mountFS routes paths to mounts; see NewMountFS.
@@ -118,6 +172,10 @@ type mountFS struct {
 	mounts []mountPoint               // longest prefix first
 	dirs   map[string]map[string]bool // synthesized directory → names of mount points or their ancestors
 	seed   uint64                     // inodes of synthesized directories
+
+	mu      sync.Mutex
+	open    int // files open through this filesystem
+	maxOpen int // 0: no limit
 }
 
 var _ sys.FS = (*mountFS)(nil)
@@ -153,13 +211,97 @@ func (m *mountFS) route(p string) (i int, rel, key string, errno sys.Errno) {
 	return -1, "", key, 0
 }
 
+// resolve is route for an operation that follows symbolic links in every
+// component but the last, and in the last one too when follow is set. In a
+// mount with other mounts below it, it follows the links itself, against
+// the mount table, so that no layer resolves a link to a place another
+// mount serves (see FSConfig); the layer then gets a path whose
+// directories hold no link. A link's ".." never climbs above the root of
+// the mount the link lives in (EPERM), as no layer lets it.
+func (m *mountFS) resolve(p string, follow bool) (i int, rel, key string, errno sys.Errno) {
+	i, rel, key, errno = m.route(p)
+	if errno != 0 || i < 0 || !m.mounts[i].covered {
+		return i, rel, key, errno
+	}
+	slash := strings.HasSuffix(p, "/") && key != ""
+	follow = follow || slash
+	type comp struct {
+		name string
+		min  int // ".." may not make done shorter than this
+	}
+	var rest []comp
+	for _, c := range splitPath(key) {
+		rest = append(rest, comp{name: c})
+	}
+	var done []string // resolved components, no link among them
+	links := 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		if c.name == ".." {
+			if len(done) <= c.min {
+				return -1, "", "", sys.EPERM
+			}
+			done = done[:len(done)-1]
+			continue
+		}
+		cur := path.Join(path.Join(done...), c.name)
+		if len(rest) == 0 && !follow {
+			done = append(done, c.name)
+			break
+		}
+		j, jrel, _, _ := m.route(cur)
+		if j < 0 {
+			done = append(done, c.name) // a synthesized directory, or nothing
+			continue
+		}
+		st, errno := m.mounts[j].fs.Lstat(jrel)
+		if errno != 0 || st.Mode&fs.ModeSymlink == 0 {
+			// Not a link: resolved, or missing, which the layer reports.
+			done = append(done, c.name)
+			continue
+		}
+		if links++; links > maxSymlinks {
+			return -1, "", "", sys.ELOOP
+		}
+		target, errno := m.mounts[j].fs.Readlink(jrel)
+		if errno != 0 {
+			return -1, "", "", errno
+		}
+		if path.IsAbs(target) {
+			return -1, "", "", sys.EPERM
+		}
+		min := len(splitPath(m.mounts[j].prefix))
+		var expanded []comp
+		for _, t := range splitPath(target) {
+			expanded = append(expanded, comp{name: t, min: min})
+		}
+		rest = append(expanded, rest...)
+	}
+	resolved := path.Join(done...)
+	if slash {
+		resolved += "/"
+	}
+	return m.route(resolved)
+}
+
 func (m *mountFS) synthStat(key string) wsys.Stat_t {
 	return wsys.Stat_t{Ino: pathIno(m.seed, key), Mode: fs.ModeDir | 0o555, Nlink: 2, Size: 4096}
 }
 
-// OpenFile implements sys.FS.
+// OpenFile implements sys.FS. Past the open-file limit it fails with
+// EMFILE.
 func (m *mountFS) OpenFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File, sys.Errno) {
-	i, rel, key, errno := m.route(p)
+	if errno := m.acquire(); errno != 0 {
+		return nil, errno
+	}
+	return m.count(m.openFile(p, flag, perm))
+}
+
+func (m *mountFS) openFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File, sys.Errno) {
+	// O_CREAT|O_EXCL does not follow a last link, as open(2).
+	follow := flag&sys.O_NOFOLLOW == 0 && flag&(sys.O_CREAT|sys.O_EXCL) != sys.O_CREAT|sys.O_EXCL
+	i, rel, key, errno := m.resolve(p, follow)
 	if errno != 0 {
 		return nil, errno
 	}
@@ -187,7 +329,7 @@ func (m *mountFS) OpenFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File
 }
 
 func (m *mountFS) stat(p string, follow bool) (wsys.Stat_t, sys.Errno) {
-	i, rel, key, errno := m.route(p)
+	i, rel, key, errno := m.resolve(p, follow)
 	if errno != 0 {
 		return wsys.Stat_t{}, errno
 	}
@@ -215,10 +357,11 @@ func (m *mountFS) Lstat(p string) (wsys.Stat_t, sys.Errno) { return m.stat(p, fa
 // Stat implements sys.FS.
 func (m *mountFS) Stat(p string) (wsys.Stat_t, sys.Errno) { return m.stat(p, true) }
 
-// target routes a path that an operation creates, changes or removes.
-// A synthesized directory or a mount point cannot be the object.
-func (m *mountFS) target(p string, remove bool) (sys.FS, string, sys.Errno) {
-	i, rel, key, errno := m.route(p)
+// target routes a path that an operation creates, changes or removes,
+// following a last link when follow is set. A synthesized directory or a
+// mount point cannot be the object.
+func (m *mountFS) target(p string, remove, follow bool) (sys.FS, string, sys.Errno) {
+	i, rel, key, errno := m.resolve(p, follow)
 	if errno != 0 {
 		return nil, "", errno
 	}
@@ -244,7 +387,7 @@ func (m *mountFS) Mkdir(p string, perm fs.FileMode) sys.Errno {
 	if _, errno := m.stat(p, false); errno == 0 {
 		return sys.EEXIST
 	}
-	f, rel, errno := m.target(p, false)
+	f, rel, errno := m.target(p, false, false)
 	if errno != 0 {
 		return errno
 	}
@@ -253,7 +396,7 @@ func (m *mountFS) Mkdir(p string, perm fs.FileMode) sys.Errno {
 
 // Chmod implements sys.FS.
 func (m *mountFS) Chmod(p string, perm fs.FileMode) sys.Errno {
-	f, rel, errno := m.target(p, false)
+	f, rel, errno := m.target(p, false, true)
 	if errno != 0 {
 		return errno
 	}
@@ -262,11 +405,11 @@ func (m *mountFS) Chmod(p string, perm fs.FileMode) sys.Errno {
 
 // Rename implements sys.FS.
 func (m *mountFS) Rename(from, to string) sys.Errno {
-	ff, frel, errno := m.target(from, true)
+	ff, frel, errno := m.target(from, true, false)
 	if errno != 0 {
 		return errno
 	}
-	tf, trel, errno := m.target(to, true)
+	tf, trel, errno := m.target(to, true, false)
 	if errno != 0 {
 		return errno
 	}
@@ -278,7 +421,7 @@ func (m *mountFS) Rename(from, to string) sys.Errno {
 
 // Rmdir implements sys.FS.
 func (m *mountFS) Rmdir(p string) sys.Errno {
-	f, rel, errno := m.target(p, true)
+	f, rel, errno := m.target(p, true, false)
 	if errno != 0 {
 		return errno
 	}
@@ -287,7 +430,7 @@ func (m *mountFS) Rmdir(p string) sys.Errno {
 
 // Unlink implements sys.FS.
 func (m *mountFS) Unlink(p string) sys.Errno {
-	f, rel, errno := m.target(p, true)
+	f, rel, errno := m.target(p, true, false)
 	if errno != 0 {
 		return errno
 	}
@@ -296,11 +439,11 @@ func (m *mountFS) Unlink(p string) sys.Errno {
 
 // Link implements sys.FS.
 func (m *mountFS) Link(oldPath, newPath string) sys.Errno {
-	of, orel, errno := m.target(oldPath, false)
+	of, orel, errno := m.target(oldPath, false, false)
 	if errno != 0 {
 		return errno
 	}
-	nf, nrel, errno := m.target(newPath, false)
+	nf, nrel, errno := m.target(newPath, false, false)
 	if errno != 0 {
 		return errno
 	}
@@ -310,9 +453,11 @@ func (m *mountFS) Link(oldPath, newPath string) sys.Errno {
 	return of.Link(orel, nrel)
 }
 
-// Symlink implements sys.FS.
+// Symlink implements sys.FS. The target is copied: wazero hands it over as
+// a view of guest memory, which the guest may reuse once the call returns.
 func (m *mountFS) Symlink(oldPath, linkName string) sys.Errno {
-	f, rel, errno := m.target(linkName, false)
+	oldPath = strings.Clone(oldPath)
+	f, rel, errno := m.target(linkName, false, false)
 	if errno != 0 {
 		return errno
 	}
@@ -321,7 +466,7 @@ func (m *mountFS) Symlink(oldPath, linkName string) sys.Errno {
 
 // Readlink implements sys.FS.
 func (m *mountFS) Readlink(p string) (string, sys.Errno) {
-	i, rel, key, errno := m.route(p)
+	i, rel, key, errno := m.resolve(p, false)
 	if errno != 0 {
 		return "", errno
 	}
@@ -336,7 +481,7 @@ func (m *mountFS) Readlink(p string) (string, sys.Errno) {
 
 // Utimens implements sys.FS.
 func (m *mountFS) Utimens(p string, atim, mtim int64) sys.Errno {
-	f, rel, errno := m.target(p, false)
+	f, rel, errno := m.target(p, false, true)
 	if errno != 0 {
 		return errno
 	}
@@ -345,49 +490,63 @@ func (m *mountFS) Utimens(p string, atim, mtim int64) sys.Errno {
 
 // mountDir is a directory that leads to mount points: a layer's own
 // directory (or a synthesized one) whose listing also shows the names of
-// the mount points below it.
+// the mount points below it. It pages the layer's listing through, then
+// adds the mount point names the layer did not list, so an open directory
+// holds no copy of the listing.
 type mountDir struct {
 	sys.File
-	m       *mountFS
-	key     string
-	listing mergedListing
+	m         *mountFS
+	key       string
+	seen      map[string]bool // mount point names the layer listed in this pass
+	layerDone bool            // the layer's listing is exhausted in this pass
+	extra     []string        // mount point names still to list; nil until computed
 }
 
 // Seek implements sys.File.
 func (d *mountDir) Seek(offset seekOffset, whence int) (int64, sys.Errno) {
 	if offset == 0 && whence == io.SeekStart {
-		d.listing.rewind()
+		d.seen, d.layerDone, d.extra = nil, false, nil
 	}
 	return d.File.Seek(offset, whence)
 }
 
 // Readdir implements sys.File.
 func (d *mountDir) Readdir(n int) ([]sys.Dirent, sys.Errno) {
-	return d.listing.next(n, func() ([]sys.Dirent, sys.Errno) {
-		if _, errno := d.File.Seek(0, io.SeekStart); errno != 0 {
-			return nil, errno
-		}
-		ents, errno := d.File.Readdir(-1)
+	var out []sys.Dirent
+	if !d.layerDone {
+		ents, errno := d.File.Readdir(n)
 		if errno != 0 {
 			return nil, errno
 		}
-		seen := map[string]bool{}
 		for _, e := range ents {
-			seen[e.Name] = true
-		}
-		var extra []string
-		for name := range d.m.dirs[d.key] {
-			if !seen[name] {
-				extra = append(extra, name)
+			if d.m.dirs[d.key][e.Name] {
+				if d.seen == nil {
+					d.seen = map[string]bool{}
+				}
+				d.seen[e.Name] = true
 			}
 		}
-		sort.Strings(extra)
-		for _, name := range extra {
-			st, _ := d.m.stat(path.Join(d.key, name), false)
-			ents = append(ents, sys.Dirent{Name: name, Ino: st.Ino, Type: fs.ModeDir})
+		if n > 0 && len(ents) >= n {
+			return ents, 0
 		}
-		return ents, 0
-	})
+		out, d.layerDone = ents, true
+	}
+	if d.extra == nil {
+		d.extra = []string{}
+		for name := range d.m.dirs[d.key] {
+			if !d.seen[name] {
+				d.extra = append(d.extra, name)
+			}
+		}
+		sort.Strings(d.extra)
+	}
+	for len(d.extra) > 0 && (n <= 0 || len(out) < n) {
+		name := d.extra[0]
+		d.extra = d.extra[1:]
+		st, _ := d.m.stat(path.Join(d.key, name), false)
+		out = append(out, sys.Dirent{Name: name, Ino: st.Ino, Type: fs.ModeDir})
+	}
+	return out, 0
 }
 
 // synthDir is an empty, read-only directory that exists only because a

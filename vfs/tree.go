@@ -30,11 +30,15 @@ type node struct {
 	atim, mtim, ctim int64
 	nlink            uint64
 
-	data []byte // owned content of a regular file
-	src  source // shared content of a regular file, nil once copied
-	size int64  // length of src
+	data content // owned content of a regular file
+	src  source  // shared content of a regular file, nil once copied
+	size int64   // length of src
 
-	kids map[string]*node // directory entries, without "." and ".."
+	kids   map[string]*node // directory entries, without "." and ".."
+	sorted []string         // names of kids in byte order; nil when stale
+
+	opens    int  // open files of this node (writable trees only)
+	released bool // credited to the budget: no name and no open file reach it
 
 	// A directory of a copy-on-write tree is filled from the lower layer on
 	// first use: from lowerNode when the lower layer is itself a tree (no
@@ -58,7 +62,7 @@ func (n *node) fileSize() int64 {
 	case n.isDir():
 		return 4096 // what most host filesystems report; never relied on
 	}
-	return int64(len(n.data))
+	return n.data.size
 }
 
 func (n *node) stat() wsys.Stat_t {
@@ -90,11 +94,29 @@ type tree struct {
 	mu       sync.Mutex
 	readOnly bool
 	root     *node
-	lower    sys.FS // copy-on-write base, nil otherwise
-	maxBytes int64  // 0: unlimited
-	used     int64  // bytes owned by regular files
+	lower    sys.FS  // copy-on-write base, nil otherwise
+	b        *budget // what a writable tree holds of the host; nil when read-only
 	nextIno  wsys.Inode
 	closers  []io.Closer // host handles a directory layer holds
+}
+
+// What a writable tree charges to its budget, on top of file bytes: every
+// node (file, directory, link) and every directory entry, with its name's
+// bytes, and every link target's bytes, so that a guest cannot hold more
+// of the host in names and empty files than in file content. The figures
+// are close to what Go spends on them (a node, a map slot, the sorted
+// listing); RATIONALE.md ("Filesystem limits") explains them.
+const (
+	nodeCost  = 256
+	entryCost = 64
+)
+
+func entryBytes(name string) int64 { return entryCost + int64(len(name)) }
+
+// nodeBytes is what n itself is charged: its cost, a link's target and the
+// capacity of its owned content.
+func nodeBytes(n *node) int64 {
+	return nodeCost + int64(len(n.target)) + n.data.charged()
 }
 
 // Close releases what the layer holds open on the host (a directory layer
@@ -125,7 +147,20 @@ func (t *tree) lock() func() {
 
 func now() int64 { return time.Now().UnixNano() }
 
-func (t *tree) newNode(mode fs.FileMode) *node {
+// newNode makes a node for name, charging the node, its entry in its
+// directory and target, the link target of a symbolic link. It fails with
+// ENOSPC when the budget cannot hold them.
+func (t *tree) newNode(mode fs.FileMode, name, target string) (*node, sys.Errno) {
+	if errno := t.b.reserve(nodeCost + entryBytes(name) + int64(len(target))); errno != 0 {
+		return nil, errno
+	}
+	n := t.makeNode(mode)
+	n.target = target
+	return n, 0
+}
+
+// makeNode makes a node without charging it (the root of a new tree).
+func (t *tree) makeNode(mode fs.FileMode) *node {
 	t.nextIno++
 	ts := now()
 	n := &node{ino: t.nextIno, mode: mode, atim: ts, mtim: ts, ctim: ts, nlink: 1}
@@ -237,7 +272,15 @@ func (t *tree) load(d *node) sys.Errno {
 	} else if errno := t.loadLower(d); errno != 0 {
 		return errno
 	}
-	d.pending, d.lowerNode = false, nil
+	// The overlay's copies of lower entries take host memory too. They are
+	// charged without a check: the lower layer bounds them, and refusing to
+	// list a directory would be a strange way to report a full overlay.
+	var charge int64
+	for name, k := range d.kids {
+		charge += entryBytes(name) + nodeBytes(k)
+	}
+	t.b.force(charge)
+	d.pending, d.lowerNode, d.sorted = false, nil, nil
 	return 0
 }
 
@@ -252,7 +295,7 @@ func shadow(k *node) *node {
 	case k.src != nil:
 		n.src, n.size = k.src, k.size
 	case !k.isSymlink():
-		n.src, n.size = bytesSource(k.data), int64(len(k.data))
+		n.src, n.size = bytesSource(nil), 0 // a frozen file always has a source; this is an empty one
 	}
 	return n
 }
@@ -316,7 +359,9 @@ func (t *tree) OpenFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File, s
 		if p[len(p)-1] == '/' {
 			return nil, sys.EISDIR
 		}
-		n = t.newNode(perm.Perm())
+		if n, errno = t.newNode(perm.Perm(), r.name, ""); errno != 0 {
+			return nil, errno
+		}
 		t.link(r.parent, r.name, n)
 	case errno != 0:
 		return nil, errno
@@ -342,28 +387,53 @@ func (t *tree) OpenFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File, s
 			return nil, errno
 		}
 	}
+	if !t.readOnly {
+		n.opens++
+	}
 	return &file{t: t, n: n, flag: flag}, 0
 }
 
-// link adds n to dir as name.
+// link adds n to dir as name. The caller has charged the entry.
 func (t *tree) link(dir *node, name string, n *node) {
 	dir.kids[name] = n
+	dir.sorted = nil
 	if n.isDir() {
 		dir.nlink++
 	}
 	dir.mtim, dir.ctim = now(), now()
 }
 
-// unlink removes name from dir.
+// unlink removes name from dir, crediting the entry, and the node too when
+// it has no other name and is not open: a file unlinked while open keeps
+// its bytes, and they stay charged until its last close.
 func (t *tree) unlink(dir *node, name string) {
 	n := dir.kids[name]
 	delete(dir.kids, name)
-	if n.isDir() {
+	dir.sorted = nil
+	t.b.release(entryBytes(name))
+	switch {
+	case n.isDir():
 		dir.nlink--
-	} else if n.nlink--; n.nlink == 0 && n.src == nil {
-		t.used -= int64(len(n.data))
+		n.nlink = 0
+		t.release(n) // empty; an open handle lists nothing
+	case n.nlink > 0:
+		n.nlink--
+	}
+	if n.nlink == 0 && n.opens == 0 {
+		t.release(n)
 	}
 	dir.mtim, dir.ctim = now(), now()
+}
+
+// release credits what node n holds, now that nothing reaches it, and drops
+// its content.
+func (t *tree) release(n *node) {
+	if n.released {
+		return
+	}
+	n.released = true
+	t.b.release(nodeBytes(n))
+	n.data, n.src, n.size = content{}, nil, 0
 }
 
 // Lstat implements sys.FS.
@@ -395,7 +465,11 @@ func (t *tree) Mkdir(p string, perm fs.FileMode) sys.Errno {
 	case t.readOnly:
 		return sys.EROFS
 	}
-	t.link(r.parent, r.name, t.newNode(fs.ModeDir|perm.Perm()))
+	n, errno := t.newNode(fs.ModeDir|perm.Perm(), r.name, "")
+	if errno != 0 {
+		return errno
+	}
+	t.link(r.parent, r.name, n)
 	return 0
 }
 
@@ -482,6 +556,12 @@ func (t *tree) Rename(from, to string) sys.Errno {
 	if src.n.isDir() && t.isAncestor(src.n, dst.parent) {
 		return sys.EINVAL
 	}
+	grow := int64(len(dst.name)) - int64(len(src.name))
+	if grow > 0 && dst.n == nil {
+		if errno := t.b.reserve(grow); errno != 0 {
+			return errno
+		}
+	}
 	if old := dst.n; old != nil {
 		switch {
 		case src.n.isDir() && !old.isDir():
@@ -496,10 +576,14 @@ func (t *tree) Rename(from, to string) sys.Errno {
 				return sys.ENOTEMPTY
 			}
 		}
-		t.unlink(dst.parent, dst.name)
+		t.unlink(dst.parent, dst.name) // credits the replaced entry
+		t.b.force(grow)                // the entry moves from src's name to dst's
+	} else if grow < 0 {
+		t.b.release(-grow)
 	}
 	n := src.n
 	delete(src.parent.kids, src.name)
+	src.parent.sorted = nil
 	if n.isDir() {
 		src.parent.nlink--
 	}
@@ -545,17 +629,23 @@ func (t *tree) Link(oldPath, newPath string) sys.Errno {
 	case errno != sys.ENOENT || dst.parent == nil:
 		return errno
 	}
+	if errno := t.b.reserve(entryBytes(dst.name)); errno != 0 {
+		return errno
+	}
 	src.n.nlink++
 	src.n.ctim = now()
 	t.link(dst.parent, dst.name, src.n)
 	return 0
 }
 
-// Symlink implements sys.FS. Like wazero's DirFS it refuses absolute targets.
+// Symlink implements sys.FS. Like wazero's DirFS it refuses absolute
+// targets. The target is copied: wazero hands it over as a view of guest
+// memory, which the guest may reuse as soon as the call returns.
 func (t *tree) Symlink(oldPath, linkName string) sys.Errno {
 	if path.IsAbs(oldPath) {
 		return sys.EPERM
 	}
+	oldPath = strings.Clone(oldPath)
 	defer t.lock()()
 	r, errno := t.resolve(linkName, false)
 	switch {
@@ -566,8 +656,10 @@ func (t *tree) Symlink(oldPath, linkName string) sys.Errno {
 	case t.readOnly:
 		return sys.EROFS
 	}
-	n := t.newNode(fs.ModeSymlink | 0o777)
-	n.target = oldPath
+	n, errno := t.newNode(fs.ModeSymlink|0o777, r.name, oldPath)
+	if errno != 0 {
+		return errno
+	}
 	t.link(r.parent, r.name, n)
 	return 0
 }
@@ -615,30 +707,27 @@ func (t *tree) own(n *node) sys.Errno {
 	if n.src == nil {
 		return 0
 	}
-	if errno := t.reserve(n.size); errno != 0 {
-		return errno
-	}
-	data := make([]byte, n.size)
 	r, errno := n.src.open()
 	if errno != 0 {
-		t.used -= n.size
 		return errno
 	}
 	defer r.Close()
-	if _, errno := readFull(r, data, 0); errno != 0 {
-		t.used -= n.size
+	var c content
+	if errno := c.setSize(t.b, n.size); errno != 0 {
 		return errno
 	}
-	n.data, n.src, n.size = data, nil, 0
-	return 0
-}
-
-// reserve accounts for delta more owned bytes, or fails with ENOSPC.
-func (t *tree) reserve(delta int64) sys.Errno {
-	if t.maxBytes > 0 && delta > 0 && t.used+delta > t.maxBytes {
-		return errNoSpace
+	for i := int64(0); i*blockSize < n.size; i++ {
+		upto := min(blockSize, n.size-i*blockSize)
+		errno := c.grow(t.b, i, upto)
+		if errno == 0 {
+			_, errno = readFull(r, c.blocks[i][:upto], i*blockSize)
+		}
+		if errno != 0 {
+			c.free(t.b)
+			return errno
+		}
 	}
-	t.used += delta
+	n.data, n.src, n.size = c, nil, 0
 	return 0
 }
 
@@ -649,15 +738,8 @@ func (t *tree) truncate(n *node, size int64) sys.Errno {
 	} else if errno := t.own(n); errno != 0 {
 		return errno
 	}
-	cur := int64(len(n.data))
-	if errno := t.reserve(size - cur); errno != 0 {
+	if errno := n.data.setSize(t.b, size); errno != 0 {
 		return errno
-	}
-	if size <= cur {
-		clear(n.data[size:])
-		n.data = n.data[:size]
-	} else {
-		n.data = append(n.data, make([]byte, size-cur)...)
 	}
 	n.mtim, n.ctim = now(), now()
 	return 0
@@ -668,31 +750,44 @@ func (t *tree) writeAt(n *node, b []byte, off int64) (int, sys.Errno) {
 	if errno := t.own(n); errno != 0 {
 		return 0, errno
 	}
-	end := off + int64(len(b))
-	if cur := int64(len(n.data)); end > cur {
-		if errno := t.reserve(end - cur); errno != 0 {
-			return 0, errno
-		}
-		if end <= int64(cap(n.data)) {
-			n.data = n.data[:end]
-		} else {
-			grown := make([]byte, end, max(end, 2*int64(cap(n.data))))
-			copy(grown, n.data)
-			n.data = grown
-		}
+	if errno := n.data.writeAt(t.b, b, off); errno != 0 {
+		return 0, errno
 	}
-	copy(n.data[off:], b)
 	n.mtim, n.ctim = now(), now()
 	return len(b), 0
 }
 
 // sortedNames returns the entries of directory d in byte order, the order
-// every layer lists a directory in.
-func sortedNames(d *node) []string {
+// every layer lists a directory in. A writable tree keeps the list until d
+// changes; a frozen tree has every list made when it was built (finish), as
+// it takes no lock. Call it with the lock held.
+func (t *tree) sortedNames(d *node) []string {
+	if d.sorted != nil {
+		return d.sorted
+	}
+	names := namesOf(d)
+	if !t.readOnly {
+		d.sorted = names
+	}
+	return names
+}
+
+func namesOf(d *node) []string {
 	names := make([]string, 0, len(d.kids))
 	for name := range d.kids {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	return names
+}
+
+// finish makes the sorted listing of d and of every directory below it,
+// once a frozen tree is built.
+func finish(d *node) {
+	d.sorted = namesOf(d)
+	for _, k := range d.kids {
+		if k.isDir() {
+			finish(k)
+		}
+	}
 }

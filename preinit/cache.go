@@ -48,7 +48,9 @@ func CacheKey(wasm []byte, inputs string, opts Options) string {
 // running Preinit and storing the result under CacheKey(wasm, inputs, opts)
 // with a temporary file renamed into place, so concurrent runs never see a
 // partial entry. inputs must change whenever what the init reads through
-// opts.Mounts changes. An entry that does not parse as Wasm is replaced.
+// opts.Mounts changes. An entry that does not parse as Wasm is replaced. An
+// output over opts.MaxCachedBytes (default 256 MiB) is returned but never
+// stored. A failed init (an error, a timeout, the memory cap) stores nothing.
 //
 // The report of a cache hit has Cached set and only the sizes; the warnings
 // were returned when the entry was made.
@@ -67,6 +69,12 @@ func Cached(ctx context.Context, dir string, wasm []byte, inputs string, opts Op
 	out, rep, err := Preinit(ctx, wasm, opts)
 	if err != nil {
 		return nil, nil, err
+	}
+	if d, _ := opts.withDefaults(); d.MaxCachedBytes > 0 && int64(len(out)) > d.MaxCachedBytes {
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf(
+			"the pre-initialized module is %s, over the snapshot cache's limit of %s: it was not cached, so the init runs again next time; pre-initialize at build time (wrun build) instead",
+			sizeString(uint64(len(out))), sizeString(uint64(d.MaxCachedBytes))))
+		return out, rep, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, nil, fmt.Errorf("preinit: snapshot cache: %w", err)

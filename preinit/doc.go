@@ -35,6 +35,16 @@
 // Options.AllowRandom is set: whatever the init derived from them (a hash
 // seed) is now baked into every instance.
 //
+// The init is bounded as a run is: Options.Timeout (or ctx) stops it even
+// while it computes without calling the host, and Options.MaxMemoryBytes caps
+// its linear memory (memory.grow past it returns -1; an init that then fails
+// is reported with ErrMemoryLimit). Both default to no limit beyond ctx and
+// the module's own maximum; the wrun command line passes --timeout and
+// --max-memory. The init's memory grows in place (see internal/linearmem), so
+// the host's memory tracks the guest's. Cached never stores the result of a
+// failed or stopped init, nor an output over Options.MaxCachedBytes (default
+// 256 MiB), which it returns unstored with a warning.
+//
 // The init's view of the filesystem is baked in too: wasi-libc records the
 // preopened directories (guest path and file descriptor) in linear memory the
 // first time it opens a file, so the output must run with the same preopens

@@ -22,4 +22,8 @@ var (
 	// ErrOpenFiles means files opened during the init were still open when it
 	// returned.
 	ErrOpenFiles = errors.New("init left files open")
+	// ErrMemoryLimit means the module's initial memory is over
+	// Options.MaxMemoryBytes, or the init failed after a growth past it was
+	// refused.
+	ErrMemoryLimit = errors.New("memory limit reached")
 )

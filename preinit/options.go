@@ -16,6 +16,8 @@ const (
 	DefaultInitFunc    = "wizer.initialize"
 	DefaultMaxGap      = 32
 	DefaultMaxSegments = 2048
+	// DefaultMaxCachedBytes is the largest output Cached stores.
+	DefaultMaxCachedBytes = 256 << 20
 )
 
 // Options configure Preinit. The zero value is the default.
@@ -44,6 +46,23 @@ type Options struct {
 	// compile the instrumented module, so pre-initializing the same input
 	// again does not compile it again. Default: none.
 	CompilationCache wazero.CompilationCache
+	// Timeout, when positive, stops the init (its start function,
+	// _initialize and the init export together) after this long; Preinit
+	// then fails with an error wrapping context.DeadlineExceeded, as it does
+	// when ctx ends. The init is stopped even while it computes without
+	// calling the host. Default: no limit but ctx's.
+	Timeout time.Duration
+	// MaxMemoryBytes, when positive, caps the init's linear memory, rounded
+	// down to whole 64 KiB pages: a module whose initial memory is larger is
+	// refused, and memory.grow past the cap returns -1, as at the module's
+	// own maximum. When the init fails after such a refusal, the error wraps
+	// ErrMemoryLimit. Default: the module's own maximum (4 GiB without one).
+	MaxMemoryBytes uint64
+	// MaxCachedBytes is the largest output Cached stores in its directory:
+	// a larger one is returned but not stored, with a warning in the
+	// report. Default DefaultMaxCachedBytes (256 MiB); negative means no
+	// limit. It does not change the output, so it is not part of CacheKey.
+	MaxCachedBytes int64
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -58,6 +77,15 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxSegments == 0 {
 		o.MaxSegments = DefaultMaxSegments
+	}
+	if o.MaxCachedBytes == 0 {
+		o.MaxCachedBytes = DefaultMaxCachedBytes
+	}
+	if o.MaxMemoryBytes > 0 && o.MaxMemoryBytes < pageSize {
+		return o, fmt.Errorf("preinit: MaxMemoryBytes %d: must be 0 (no cap) or at least one 64 KiB page", o.MaxMemoryBytes)
+	}
+	if o.Timeout < 0 {
+		return o, fmt.Errorf("preinit: Timeout %s: must not be negative", o.Timeout)
 	}
 	if o.MaxSegments < 1 {
 		return o, fmt.Errorf("preinit: MaxSegments %d: must be at least 1", o.MaxSegments)

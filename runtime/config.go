@@ -2,6 +2,7 @@ package runtime
 
 import (
 	goruntime "runtime"
+	"time"
 
 	"github.com/wrun-dev/wrun/internal/home"
 	"github.com/wrun-dev/wrun/registryclient"
@@ -15,7 +16,10 @@ type Config struct {
 	workers    int
 	stopOnDone bool
 	home       home.Dirs
-	registry   registryclient.Options
+	// Limits of the pre-initialization Load runs (WithPreinitLimits).
+	preinitTimeout  time.Duration
+	preinitMaxPages uint32
+	registry        registryclient.Options
 }
 
 // NewConfig returns the default configuration: an on-disk compilation cache
@@ -62,5 +66,19 @@ func (c Config) WithRegistry(o registryclient.Options) Config {
 // only when it ends. The command line turns it on for --timeout.
 func (c Config) WithCloseOnContextDone(on bool) Config {
 	c.stopOnDone = on
+	return c
+}
+
+// WithPreinitLimits bounds the pre-initialization that Load runs for a
+// package that declares [preinit] but ships no snapshot, as a run is bounded
+// by its context and RunConfig.WithMemoryLimitPages: the init is stopped
+// after timeout, even while it computes (Load then fails with an error
+// wrapping context.DeadlineExceeded), and its linear memory is capped at
+// maxPages pages of 64 KiB (Load fails with an error wrapping
+// preinit.ErrMemoryLimit when the init needs more). 0 means no limit for
+// either; Load's context bounds the init in any case. The defaults are 0.
+// The command line passes --timeout and --max-memory here too.
+func (c Config) WithPreinitLimits(timeout time.Duration, maxPages uint32) Config {
+	c.preinitTimeout, c.preinitMaxPages = max(timeout, 0), maxPages
 	return c
 }

@@ -258,6 +258,7 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 	out, _, err := preinit.Cached(ctx, dirs.Snapshots(), wasm, inputs, preinit.Options{
 		InitFunc: initFunc, Mounts: mounts, CompilationCache: r.cache,
 		Env: envList(exe.Manifest.Run.Env), AllowRandom: true,
+		Timeout: r.cfg.preinitTimeout, MaxMemoryBytes: uint64(r.cfg.preinitMaxPages) * pageSize,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: pre-initializing: %w", exe.Name(), err)

@@ -68,8 +68,13 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 			return fmt.Errorf("%s needs %d pages of memory to start, over the limit of %d pages (%d KiB): raise the memory limit",
 				p.name, p.minPages, cfg.maxPages, cfg.maxPages*64)
 		}
-		ctx = experimental.WithMemoryAllocator(ctx, cappedAllocator(cfg.maxPages))
 	}
+	// Every run grows its memory in place (internal/linearmem); 0 is no cap.
+	// The memory stays mapped until the guest has returned, even when a
+	// Close frees the module under it.
+	alloc := cappedAllocator(cfg.maxPages)
+	defer alloc.Hold()()
+	ctx = experimental.WithMemoryAllocator(ctx, alloc)
 	mounts := cfg.mounts
 	if cfg.scratch > 0 && !slices.ContainsFunc(mounts, func(m vfs.Mount) bool { return m.Guest == "/tmp" }) {
 		mounts = append(slices.Clip(mounts), vfs.Mount{Guest: "/tmp", FS: vfs.NewMemFS(cfg.scratch)})
@@ -82,7 +87,7 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 	if len(mounts) > 0 {
 		// Without mounts, no filesystem at all: even an empty one costs a
 		// Go guest about a millisecond per start.
-		fsc, err := vfs.FSConfig(mounts)
+		fsc, err := cfg.limits().FSConfig(mounts)
 		if err != nil {
 			return err
 		}

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/wrun-dev/wrun/internal/atomicfile"
 	"github.com/wrun-dev/wrun/preinit"
@@ -25,6 +27,7 @@ type preinitOptions struct {
 	allowRandom  bool
 	inheritStdio bool
 	maxSegments  int
+	limits       initLimits
 }
 
 func newPreinitCmd(g *globalOptions) *cobra.Command {
@@ -59,6 +62,7 @@ or a clock: those values are now the same in every instance.`,
 	f.BoolVar(&o.allowRandom, "allow-random", false, "do not warn when the init reads random bytes or a clock")
 	f.BoolVar(&o.inheritStdio, "inherit-stdio", false, "show the init's stdout and stderr (on stderr)")
 	f.IntVar(&o.maxSegments, "max-segments", preinit.DefaultMaxSegments, "at most this many data segments (runs of non-zero bytes with the smallest zero gaps between them are merged)")
+	o.limits.addFlags(f)
 	return cmd
 }
 
@@ -77,6 +81,9 @@ func (o *preinitOptions) run(ctx context.Context, g *globalOptions, in string) e
 	}
 	if o.maxSegments < 1 {
 		return fmt.Errorf("--max-segments %d: must be at least 1", o.maxSegments)
+	}
+	if err := o.limits.apply(&opts); err != nil {
+		return err
 	}
 	for _, kv := range o.env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
@@ -120,4 +127,51 @@ func (o *preinitOptions) run(ctx context.Context, g *globalOptions, in string) e
 		rep.Globals, humanize.IBytes(uint64(rep.InputBytes)), humanize.IBytes(uint64(rep.OutputBytes)),
 		rep.Duration.Round(1e6))
 	return nil
+}
+
+// initLimits are the --timeout and --max-memory flags of the commands that
+// pre-initialize ahead of a run (wrun build, wrun preinit): the same limits
+// as a run's, applied to the init.
+type initLimits struct {
+	timeout   time.Duration
+	maxMemory string
+}
+
+func (l *initLimits) addFlags(f *pflag.FlagSet) {
+	f.DurationVar(&l.timeout, "timeout", 0, "stop the init after this long, e.g. 30s (0: no limit)")
+	f.StringVar(&l.maxMemory, "max-memory", "", "cap the init's linear memory, e.g. 256MiB (default: the module's own maximum)")
+}
+
+// apply validates the flags and sets them on opts.
+func (l *initLimits) apply(opts *preinit.Options) error {
+	if l.timeout < 0 {
+		return fmt.Errorf("--timeout %s: must not be negative", l.timeout)
+	}
+	n, err := parseMaxMemory(l.maxMemory)
+	if err != nil {
+		return err
+	}
+	opts.Timeout, opts.MaxMemoryBytes = l.timeout, n
+	return nil
+}
+
+// parseMaxMemory parses a --max-memory value into bytes (at most 4 GiB,
+// the most a 32-bit memory can hold); "" means no cap (0).
+func parseMaxMemory(s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := humanize.ParseBytes(s)
+	if err != nil || n < 64<<10 {
+		return 0, fmt.Errorf("--max-memory %q: want a size of at least 64KiB, like 256MiB", s)
+	}
+	return min(n, 4<<30), nil
+}
+
+// preinitLimits returns the limits of the pre-initialization a run may need
+// first (a package with [preinit] but no snapshot): the run's own --timeout
+// and --max-memory (runConfig reports a bad --max-memory).
+func (o *runOptions) preinitLimits() (time.Duration, uint32) {
+	n, _ := parseMaxMemory(o.maxMemory)
+	return o.timeout, uint32(n / (64 << 10))
 }

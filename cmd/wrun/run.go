@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ type runOptions struct {
 	noCache    bool
 	assets     []string
 	tmp        string
+	maxOpen    int
+	overlay    string
 }
 
 func newRunCmd(g *globalOptions) *cobra.Command {
@@ -69,7 +72,9 @@ func (o *runOptions) addFlags(f *pflag.FlagSet) {
 	f.BoolVar(&o.envInherit, "env-inherit", false, "pass the host environment to the guest (--env wins)")
 	f.DurationVar(&o.timeout, "timeout", 0, "stop the program after this long, e.g. 5s (0: no limit)")
 	f.StringVar(&o.maxMemory, "max-memory", "", "cap the program's linear memory, e.g. 256MiB (default: the module's own maximum)")
-	f.StringVar(&o.tmp, "tmp", "", "size of the in-memory /tmp, e.g. 16MiB, 0 for none (default: 64MiB for a package, none for a .wasm)")
+	f.StringVar(&o.tmp, "tmp", "", "host memory the in-memory /tmp may hold (file bytes + 256 B per file + 64 B and the name per entry), e.g. 16MiB, 0 for none (default: 64MiB for a package, none for a .wasm)")
+	f.StringVar(&o.overlay, "overlay-size", "64MiB", "host memory the guest's writes over read-only assets (--asset, a package's assets) may hold together, counted as for --tmp; 0 for no cap")
+	f.IntVar(&o.maxOpen, "max-open-files", runtime.DefaultMaxOpenFiles, "files the program may have open at once, like ulimit -n; past it an open fails (EMFILE, seen as EIO); 0 for no cap")
 	f.BoolVar(&o.noCache, "no-cache", false, "compile in memory only: neither read nor write the compilation cache")
 }
 
@@ -81,7 +86,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 	}
 	rc = rc.WithArgs(args...)
 
-	cfg := runtime.NewConfig().WithRegistry(g.registryOptions())
+	cfg := runtime.NewConfig().WithRegistry(g.registryOptions()).WithPreinitLimits(o.preinitLimits())
 	if o.noCache {
 		cfg = cfg.WithInMemoryCache()
 	}
@@ -161,19 +166,48 @@ func (o *runOptions) runConfig(g *globalOptions) (runtime.RunConfig, error) {
 		}
 		rc = rc.WithMemoryLimitPages(uint32(min(n/(64<<10), 65536)))
 	}
+	switch {
+	case o.maxOpen < 0:
+		return rc, fmt.Errorf("--max-open-files %d: want a count of at least 1, or 0 for no cap", o.maxOpen)
+	case o.maxOpen == 0:
+		rc = rc.WithMaxOpenFiles(-1)
+	default:
+		rc = rc.WithMaxOpenFiles(o.maxOpen)
+	}
+	switch n, err := humanize.ParseBytes(o.overlay); {
+	case err != nil:
+		return rc, fmt.Errorf("--overlay-size %q: want a size like 64MiB, or 0 for no cap", o.overlay)
+	case n == 0:
+		rc = rc.WithOverlaySize(-1)
+	default:
+		rc = rc.WithOverlaySize(int64(min(n, 1<<62)))
+	}
+	guests := map[string]string{} // guest path → the flag that mounts it
+	mount := func(flag, spec string, m vfs.Mount) error {
+		if prev, ok := guests[m.Guest]; ok {
+			return fmt.Errorf("%s %q: %s is mounted already by %s: give each guest path one --mount or --asset", flag, spec, m.Guest, prev)
+		}
+		guests[m.Guest] = fmt.Sprintf("%s %q", flag, spec)
+		rc = rc.WithMount(m)
+		return nil
+	}
 	for _, spec := range o.mounts {
 		m, err := parseMount(spec)
 		if err != nil {
 			return rc, err
 		}
-		rc = rc.WithMount(m)
+		if err := mount("--mount", spec, m); err != nil {
+			return rc, err
+		}
 	}
 	for _, spec := range o.assets {
 		m, err := parseAsset(spec)
 		if err != nil {
 			return rc, err
 		}
-		rc = rc.WithMount(m)
+		if err := mount("--asset", spec, m); err != nil {
+			return rc, err
+		}
 	}
 	switch n, err := humanize.ParseBytes(o.tmp); {
 	case o.tmp == "":
@@ -194,6 +228,7 @@ func parseAsset(spec string) (vfs.Mount, error) {
 	if !ok || dir == "" || !strings.HasPrefix(guest, "/") {
 		return vfs.Mount{}, fmt.Errorf("--asset %q: want DIR:GUEST, with GUEST an absolute path like /static", spec)
 	}
+	guest = path.Clean(guest)
 	fs, err := vfs.Asset(dir)
 	if err != nil {
 		return vfs.Mount{}, fmt.Errorf("--asset %q: %w", spec, err)
@@ -216,7 +251,7 @@ func parseMount(spec string) (vfs.Mount, error) {
 	if err != nil {
 		return vfs.Mount{}, fmt.Errorf("--mount %q: %w", spec, err)
 	}
-	return vfs.Mount{Guest: parts[1], FS: fs}, nil
+	return vfs.Mount{Guest: path.Clean(parts[1]), FS: fs}, nil
 }
 
 // isProgramFile reports whether target is a file to run as a plain program:

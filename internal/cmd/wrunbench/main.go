@@ -45,6 +45,7 @@ func main() {
 		{"vfs", o.vfsBench},
 		{"registry", o.registryBench},
 		{"preinit", o.preinitBench},
+		{"memory", o.memoryBench},
 		{"python", o.pythonBench},
 		{"pythonpreinit", o.pythonPreinitBench},
 		{"inproc", func(w io.Writer) error {

@@ -22,6 +22,9 @@ const (
 	SignaturePath = ReservedDir + "/release.sig"  // 64-byte Ed25519 signature, raw
 )
 
+// bundleIs explains what a bundle is, for errors about a file that is none.
+const bundleIs = "a bundle (.wrun) is a tar archive of a package's files (wrun.toml, its wasm, its assets) as `wrun build DIR` writes it: build it again, or give the package directory or a .wasm instead"
+
 // maxReservedSize bounds each entry under .wrun/.
 const maxReservedSize = 64 << 10
 
@@ -82,6 +85,9 @@ func OpenArchive(ra io.ReaderAt, size int64, name string, opts Options) (*Packag
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%s: %w: %s", name, ErrInvalidArchive, fmt.Sprintf(format, args...))
 	}
+	if size == 0 {
+		return nil, bad("the file is empty (0 bytes); %s", bundleIs)
+	}
 	seen := map[string]bool{}
 	var release, sig []byte
 	var manifest []byte
@@ -91,6 +97,9 @@ func OpenArchive(ra io.ReaderAt, size int64, name string, opts Options) (*Packag
 		hdr, err := tr.Next()
 		if err == io.EOF {
 			if cr.n-start < 1024 {
+				if i == 0 {
+					return nil, bad("not a bundle: %d bytes with no tar entry; %s", size, bundleIs)
+				}
 				return nil, bad("truncated: the archive ends at byte %d without its end-of-archive marker", cr.n)
 			}
 			rest, err := io.ReadAll(io.LimitReader(cr, 1<<20))
@@ -104,7 +113,13 @@ func OpenArchive(ra io.ReaderAt, size int64, name string, opts Options) (*Packag
 		}
 		if err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
+				if i == 0 {
+					return nil, bad("not a bundle: its %d bytes are fewer than one tar header; %s", size, bundleIs)
+				}
 				return nil, bad("truncated: the archive ends inside entry %d at byte %d", i, cr.n)
+			}
+			if i == 0 {
+				return nil, bad("not a tar archive (%v); %s", err, bundleIs)
 			}
 			return nil, bad("entry %d at byte %d: %v (not a tar archive, or the previous entry is larger than its header says)", i, start, err)
 		}

@@ -325,7 +325,7 @@ func TestOpenArchiveErrors(t *testing.T) {
 		{"truncated inside", full[:512+300], "truncated", []error{bundle.ErrInvalidArchive}},
 		{"truncated header", full[:700], "truncated", []error{bundle.ErrInvalidArchive}},
 		{"truncated at boundary", full[:len(full)-1024], "without its end-of-archive marker", []error{bundle.ErrInvalidArchive}},
-		{"empty", nil, "without its end-of-archive marker", []error{bundle.ErrInvalidArchive}},
+		{"empty", nil, "the file is empty (0 bytes); a bundle (.wrun) is a tar archive", []error{bundle.ErrInvalidArchive}},
 		{"larger than header", larger, `entry "static/a.txt": non-zero byte 0x61 at byte 514 after its 2 declared bytes (a file larger than its header says)`, []error{bundle.ErrInvalidArchive}},
 		{"larger than header by a block", largerBlock, "a file larger than its header says", []error{bundle.ErrInvalidArchive}},
 		{"declared past end", patchSize(bytes.Clone(full), 0, 1<<30), "declares 1073741824 bytes but", []error{bundle.ErrInvalidArchive}},

@@ -7,9 +7,15 @@
 // A Package comes from a directory (LoadDir), a bundle file (OpenFile,
 // OpenArchive) or either (Load). It holds exactly the files its manifest
 // names — wrun.toml, the [run] wasm and every regular file under each
-// [[assets]] from — hashed while loaded; Digest is their content digest
-// (ContentDigest, the SIG-Registries rule), the same for a directory and
-// the bundle built from it. Files are read back with Open, ReadFile or FS
+// [[assets]] from — hashed while loaded. LoadDir refuses a symlink in any
+// component of those paths (not only the last: "lnk/sub" with lnk -> /etc
+// is refused) and reads through an os.Root of the directory, so nothing
+// outside it is read. Every loader refuses a path that is both a file and
+// a directory ("static/a" and "static/a/b"), and a [run] wasm that is a
+// core module whose declared section or vector counts exceed its bytes
+// (CheckWasm, before any decoder allocates from them). Digest is the
+// files' content digest (ContentDigest, the SIG-Registries rule), the same
+// for a directory and the bundle built from it. Files are read back with Open, ReadFile or FS
 // (an fs.FS whose files are io.ReaderAt, served from the bundle without
 // extracting), verified again at EOF. WriteArchive writes the canonical
 // bundle.
@@ -35,7 +41,10 @@
 // `wasm-tools metadata` uses. Explode and Assemble split a wasm into files
 // (one per section, one per data segment, custom sections by name, nested
 // core modules and components of a component recursively, layout.json for
-// the rest) and back, byte for byte. WasmDigest — the content digest of a
+// the rest) and back, byte for byte; a binary of more than
+// wasmbin.MaxSections (10,000) sections, or one exploding into more than
+// MaxExplodeFiles (100,000) files, is refused, and Assemble does not
+// follow symlinks. WasmDigest — the content digest of a
 // .wasm — is defined as the content digest of its exploded files;
 // CanonicalWasmDigest ignores where custom sections sit. All of it goes
 // through the one section codec, internal/wasmbin.

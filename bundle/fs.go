@@ -3,9 +3,7 @@ package bundle
 import (
 	"io"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -45,7 +43,7 @@ func (f pkgFS) Open(name string) (fs.File, error) {
 		if ra, off, size, ok, _ := f.p.FileRange(name); ok {
 			pf.sr = io.NewSectionReader(ra, off, size)
 		} else {
-			h, err := os.Open(filepath.Join(f.p.dir, filepath.FromSlash(name)))
+			h, err := f.p.openHost(name)
 			if err != nil {
 				rc.Close()
 				return nil, &fs.PathError{Op: "open", Path: name, Err: err}

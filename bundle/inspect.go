@@ -38,6 +38,9 @@ func InspectWasm(wasm []byte) (*WasmInfo, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckWasm(wasm); err != nil {
+		return nil, err
+	}
 	info := &WasmInfo{Component: m.IsComponent(), Size: int64(len(wasm))}
 	for i := range m.Sections {
 		s := &m.Sections[i]
@@ -153,7 +156,11 @@ func DigestPath(name string) (Digest, error) {
 		if err != nil {
 			return Digest{}, err
 		}
-		return WasmDigest(b)
+		d, err := WasmDigest(b)
+		if err != nil {
+			return Digest{}, fmt.Errorf("%s: %w", name, err)
+		}
+		return d, nil
 	}
 	p, err := Load(name)
 	if err != nil {

@@ -264,6 +264,9 @@ func (m *Manifest) validate() error {
 			return bad("run.runtime", "%v", err)
 		}
 	}
+	if err := checkArgs("run.args", r.Args); err != nil {
+		return err
+	}
 	if err := checkEnv("run.env", r.Env); err != nil {
 		return err
 	}
@@ -343,6 +346,9 @@ func (m *Manifest) validate() error {
 		}
 	}
 	if t := m.Test; t != nil {
+		if err := checkArgs("test.args", t.Args); err != nil {
+			return err
+		}
 		if err := checkEnv("test.env", t.Env); err != nil {
 			return err
 		}
@@ -350,10 +356,29 @@ func (m *Manifest) validate() error {
 	return nil
 }
 
+// checkArgs refuses an argument holding a NUL byte: a guest's argv is
+// NUL-terminated C strings, so it could never be passed.
+func checkArgs(key string, args []string) error {
+	for i, a := range args {
+		if strings.ContainsRune(a, 0) {
+			return &ManifestError{Key: fmt.Sprintf("%s[%d]", key, i), Msg: fmt.Sprintf("%q contains a NUL byte, which no program argument can hold; remove it", a)}
+		}
+	}
+	return nil
+}
+
 func checkEnv(key string, env map[string]string) error {
+	keys := make([]string, 0, len(env))
 	for k := range env {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
 		if !envRE().MatchString(k) {
 			return &ManifestError{Key: key, Msg: fmt.Sprintf("%q is not an environment variable name (non-empty, no '=' or NUL)", k)}
+		}
+		if strings.ContainsRune(env[k], 0) {
+			return &ManifestError{Key: key + "." + keyString(toml.Key{k}), Msg: fmt.Sprintf("the value %q contains a NUL byte, which no environment variable can hold; remove it", env[k])}
 		}
 	}
 	return nil
@@ -370,6 +395,19 @@ func checkGuestPath(to string) error {
 		return errors.New(`"/" cannot be mounted over; give a directory (e.g. "/static")`)
 	}
 	return nil
+}
+
+// Label names the package in messages: "name@version", "name", or
+// fallback (a path, say) when the manifest gives no name, so a message
+// never names a package "@".
+func (m *Manifest) Label(fallback string) string {
+	switch p := m.Package; {
+	case p.Name != "" && p.Version != "":
+		return p.Name + "@" + p.Version
+	case p.Name != "":
+		return p.Name
+	}
+	return fallback
 }
 
 // MissingMountError is a required [[mounts]] entry the user did not grant.

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
 // DefaultMaxSize is the default limit on the total size of a bundle's
@@ -139,7 +141,7 @@ func (p *Package) raw(f *file) (io.Reader, io.Closer, error) {
 	if p.ra != nil {
 		return io.NewSectionReader(p.ra, f.off, f.Size), nil, nil
 	}
-	h, err := os.Open(filepath.Join(p.dir, filepath.FromSlash(f.Path)))
+	h, err := p.openHost(f.Path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", p.name, err)
 	}
@@ -226,11 +228,24 @@ func (v *verifyReader) Close() error {
 
 // LoadDir loads a package directory: wrun.toml at its root and the files
 // it names (the [run] wasm and every regular file under each [[assets]]
-// from). Symlinks, special files and paths under .wrun/ are refused; an
+// from). Symlinks — as the last component of a path or any component
+// before it — special files and paths under .wrun/ are refused; every file
+// is opened through an os.Root of dir, so nothing outside dir is read. An
 // asset directory must hold at least one file.
 func LoadDir(dir string) (*Package, error) {
 	mpath := filepath.Join(dir, ManifestName)
-	data, err := readBounded(mpath, MaxManifestSize)
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w: a package directory needs %s at its root", mpath, ErrMissingFile, ManifestName)
+		}
+		return nil, err
+	}
+	defer root.Close()
+	if err := noSymlinks(root, dir, ManifestName, ManifestName); err != nil {
+		return nil, err
+	}
+	data, err := readBoundedRoot(root, ManifestName, mpath, MaxManifestSize)
 	if err != nil {
 		return nil, err
 	}
@@ -258,37 +273,43 @@ func LoadDir(dir string) (*Package, error) {
 		return nil, err
 	}
 	if w := m.Run.Wasm; w != "" {
-		fi, err := os.Lstat(filepath.Join(dir, filepath.FromSlash(w)))
+		key := fmt.Sprintf("run.wasm %q", w)
+		if err := noSymlinks(root, mpath, w, key); err != nil {
+			return nil, err
+		}
+		fi, err := root.Lstat(filepath.FromSlash(w))
 		if err != nil {
-			return nil, fmt.Errorf("%s: run.wasm %q: %w: create it or fix run.wasm", mpath, w, ErrMissingFile)
+			return nil, fmt.Errorf("%s: %s: %w: create it or fix run.wasm", mpath, key, ErrMissingFile)
 		}
 		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s: run.wasm %q is a %s, not a regular file", mpath, w, typeName(fi.Mode()))
+			return nil, fmt.Errorf("%s: %s is a %s, not a regular file", mpath, key, typeName(fi.Mode()))
 		}
 		if err := add(w); err != nil {
 			return nil, err
 		}
 	}
+	fsys := root.FS()
 	for i, a := range m.Assets {
-		root := filepath.Join(dir, filepath.FromSlash(a.From))
-		fi, err := os.Lstat(root)
+		key := fmt.Sprintf("assets[%d].from %q", i, a.From)
+		if err := noSymlinks(root, mpath, a.From, key); err != nil {
+			return nil, err
+		}
+		fi, err := root.Lstat(filepath.FromSlash(a.From))
 		if err != nil {
-			return nil, fmt.Errorf("%s: assets[%d].from %q: %w: create the directory or fix the path", mpath, i, a.From, ErrMissingFile)
+			return nil, fmt.Errorf("%s: %s: %w: create the directory or fix the path", mpath, key, ErrMissingFile)
 		}
 		if !fi.IsDir() {
 			what := "regular file"
 			if !fi.Mode().IsRegular() {
 				what = typeName(fi.Mode())
 			}
-			return nil, fmt.Errorf("%s: assets[%d].from %q is a %s; give a directory of the package", mpath, i, a.From, what)
+			return nil, fmt.Errorf("%s: %s is a %s; give a directory of the package", mpath, key, what)
 		}
 		n := 0
-		err = filepath.WalkDir(root, func(hp string, d fs.DirEntry, err error) error {
+		err = fs.WalkDir(fsys, a.From, func(rel string, d fs.DirEntry, err error) error {
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", dir, err)
 			}
-			rel, _ := filepath.Rel(dir, hp)
-			rel = filepath.ToSlash(rel)
 			switch {
 			case d.IsDir():
 				return nil
@@ -302,13 +323,13 @@ func LoadDir(dir string) (*Package, error) {
 			return nil, err
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("%s: assets[%d].from %q: %w: the directory is empty (a bundle holds files, not empty directories)", mpath, i, a.From, ErrMissingFile)
+			return nil, fmt.Errorf("%s: %s: %w: the directory is empty (a bundle holds files, not empty directories)", mpath, key, ErrMissingFile)
 		}
 	}
 	sortFiles(p.files)
 	for i := range p.files {
 		f := &p.files[i]
-		h, err := os.Open(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		h, err := root.Open(filepath.FromSlash(f.Path))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
@@ -324,18 +345,56 @@ func LoadDir(dir string) (*Package, error) {
 	return p, nil
 }
 
+// noSymlinks refuses a package path rel any component of which is a
+// symlink: "lnk/sub" with lnk -> /elsewhere would read outside the
+// package. where and key name the manifest and key for the error. A
+// component that does not exist is left to the caller to report.
+func noSymlinks(root *os.Root, where, rel, key string) error {
+	if !fs.ValidPath(rel) {
+		return fmt.Errorf("%s: %s: %w", where, key, ValidatePath(rel))
+	}
+	for i := 0; i <= len(rel); i++ {
+		if i < len(rel) && rel[i] != '/' {
+			continue
+		}
+		part := rel[:i]
+		fi, err := root.Lstat(filepath.FromSlash(part))
+		if err != nil {
+			return nil
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s: %s: %w: %q is a symlink; wrun does not follow symlinks in a package directory (one could reach files outside it): put the files themselves in the package", where, key, ErrInvalidPath, part)
+		}
+	}
+	return nil
+}
+
+// openHost opens a file of a directory package through an os.Root of its
+// directory, so a symlink put in its way later cannot lead outside it.
+func (p *Package) openHost(rel string) (*os.File, error) {
+	root, err := os.OpenRoot(p.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return root.Open(filepath.FromSlash(rel))
+}
+
 // finish indexes the files, computes the digest and fills the manifest.
 func (p *Package) finish() error {
 	p.index = make(map[string]int, len(p.files))
 	for i := range p.files {
 		p.index[p.files[i].Path] = i
 	}
+	if err := p.checkFileDirs(); err != nil {
+		return err
+	}
 	d, err := ContentDigest(p.Files())
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.name, err)
 	}
 	p.digest = d
-	if w := p.Manifest.Run.Wasm; w != "" && needsFill(p.Manifest) {
+	if w := p.Manifest.Run.Wasm; w != "" {
 		f, err := p.lookup(w)
 		if err != nil {
 			return err
@@ -345,12 +404,45 @@ func (p *Package) finish() error {
 			if err != nil {
 				return err
 			}
+			if err := CheckWasm(b); err != nil {
+				return fmt.Errorf("%s: run.wasm %q: %w", p.name, w, err)
+			}
+			if !needsFill(p.Manifest) {
+				return nil
+			}
 			if md, err := ReadMetadata(b); err == nil {
 				FillFromWasm(p.Manifest, md)
 			}
 		}
 	}
 	return nil
+}
+
+// checkFileDirs refuses a package in which one path is both a file and a
+// directory ("static/a" and "static/a/b"): it cannot be extracted.
+func (p *Package) checkFileDirs() error {
+	for _, f := range p.files {
+		for i := 0; i < len(f.Path); i++ {
+			if f.Path[i] != '/' {
+				continue
+			}
+			if _, ok := p.index[f.Path[:i]]; ok {
+				return fmt.Errorf("%s: %w: %q is a file and also a directory (of %q); a package path cannot be both, so it could never be extracted", p.name, ErrInvalidPath, f.Path[:i], f.Path)
+			}
+		}
+	}
+	return nil
+}
+
+// CheckWasm checks a core module's section and vector counts against its
+// bytes (wasmbin.CheckCounts) before any decoder allocates from them.
+// Bytes that are not a core module (another file, a component) are left
+// to whoever runs them.
+func CheckWasm(b []byte) error {
+	if len(b) < 8 || [4]byte(b[:4]) != wasmbin.Magic || [4]byte(b[4:8]) != wasmbin.VersionModule {
+		return nil
+	}
+	return wasmbin.CheckCounts(b)
 }
 
 // needsFill reports whether FillFromWasm could set a field of m.
@@ -366,6 +458,16 @@ const maxWasmMetadataScan = 1 << 30
 
 func readBounded(name string, limit int64) ([]byte, error) {
 	f, err := os.Open(name)
+	return readBoundedFile(f, err, name, limit)
+}
+
+// readBoundedRoot is readBounded of rel in root; name labels errors.
+func readBoundedRoot(root *os.Root, rel, name string, limit int64) ([]byte, error) {
+	f, err := root.Open(rel)
+	return readBoundedFile(f, err, name, limit)
+}
+
+func readBoundedFile(f *os.File, err error, name string, limit int64) ([]byte, error) {
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%s: %w: a package directory needs %s at its root", name, ErrMissingFile, ManifestName)

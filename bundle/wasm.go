@@ -230,17 +230,29 @@ type File struct {
 }
 
 // Explode splits a wasm into the files of the exploded format. The files'
-// data alias wasm.
+// data alias wasm. A binary of more than wasmbin.MaxSections sections, or
+// one that would explode into more than MaxExplodeFiles files, is refused
+// with an error wrapping wasmbin.ErrLimit.
 func Explode(wasm []byte) ([]File, error) {
-	return explode(wasm, 0, "", 0)
+	n := 0
+	return explode(wasm, 0, "", 0, &n)
 }
 
 const maxNesting = 16
 
-func explode(wasm []byte, base int, prefix string, depth int) ([]File, error) {
+// MaxExplodeFiles bounds the files Explode makes of one wasm (sections,
+// data segments and layouts, nested binaries included), and so what
+// `wrun wasm explode` writes and `wrun inspect` and WasmDigest hold.
+const MaxExplodeFiles = 100000
+
+func explode(wasm []byte, base int, prefix string, depth int, count *int) ([]File, error) {
 	m, err := wasmbin.ParseAt(wasm, base)
 	if err != nil {
 		return nil, err
+	}
+	*count += len(m.Sections) + 1
+	if *count > MaxExplodeFiles {
+		return nil, fmt.Errorf("%w: the wasm would explode into more than %d files", wasmbin.ErrLimit, MaxExplodeFiles)
 	}
 	lay := layout{Format: LayoutFormat, Version: hex.EncodeToString(m.Version[:])}
 	var files []File
@@ -270,6 +282,9 @@ func explode(wasm []byte, base int, prefix string, depth int) ([]File, error) {
 				files = append(files, File{prefix + ls.File, s.Payload})
 				break
 			}
+			if *count += len(d.Segments); *count > MaxExplodeFiles {
+				return nil, fmt.Errorf("%w: the wasm would explode into more than %d files (data section of %d segments)", wasmbin.ErrLimit, MaxExplodeFiles, len(d.Segments))
+			}
 			ls.Dir, ls.CountWidth = stem, d.CountWidth
 			for j, seg := range d.Segments {
 				f := fmt.Sprintf("%s/%06d.bin", stem, j)
@@ -277,7 +292,10 @@ func explode(wasm []byte, base int, prefix string, depth int) ([]File, error) {
 				files = append(files, File{prefix + f, seg.Init})
 			}
 		case m.IsComponent() && (s.ID == wasmbin.ComponentSectionCoreModule || s.ID == wasmbin.ComponentSectionComponent) && depth < maxNesting:
-			sub, err := explode(s.Payload, s.PayloadOffset, prefix+stem+"/", depth+1)
+			sub, err := explode(s.Payload, s.PayloadOffset, prefix+stem+"/", depth+1, count)
+			if errors.Is(err, wasmbin.ErrLimit) {
+				return nil, err
+			}
 			if err != nil {
 				ls.File = stem + ".bin" // not a parseable binary: kept whole
 				files = append(files, File{prefix + ls.File, s.Payload})
@@ -318,14 +336,36 @@ func fileSafe(name string) string {
 const maxLayoutSize = 64 << 20
 
 // Assemble reads an exploded wasm from fsys (rooted at the exploded
-// directory) and returns the binary.
+// directory) and returns the binary. Where fsys can tell links apart
+// (fs.ReadLinkFS: os.DirFS, os.Root.FS), a file or directory reached
+// through a symlink is refused, so an exploded directory cannot pull in
+// files from elsewhere; use an os.Root's FS to be sure nothing outside is
+// read. At most MaxExplodeFiles files are read.
 func Assemble(fsys fs.FS) ([]byte, error) {
-	return assemble(fsys, "", 0)
+	n := 0
+	return assemble(fsys, "", 0, &n)
 }
 
 func readFS(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	if !fs.ValidPath(name) {
 		return nil, fmt.Errorf("%w: %q in %s", ErrInvalidPath, name, LayoutName)
+	}
+	if lfs, ok := fsys.(fs.ReadLinkFS); ok {
+		for i := 0; i <= len(name); i++ {
+			if i < len(name) && name[i] != '/' {
+				continue
+			}
+			fi, err := lfs.Lstat(name[:i])
+			if err != nil {
+				return nil, err
+			}
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				return nil, fmt.Errorf("%w: %q is a symlink; an exploded wasm holds only regular files and directories", ErrInvalidPath, name[:i])
+			}
+			if i == len(name) && !fi.Mode().IsRegular() {
+				return nil, fmt.Errorf("%w: %q is a %s, not a regular file", ErrInvalidPath, name, typeName(fi.Mode()))
+			}
+		}
 	}
 	f, err := fsys.Open(name)
 	if err != nil {
@@ -342,7 +382,7 @@ func readFS(fsys fs.FS, name string, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-func assemble(fsys fs.FS, dir string, depth int) ([]byte, error) {
+func assemble(fsys fs.FS, dir string, depth int, count *int) ([]byte, error) {
 	if depth > maxNesting {
 		return nil, fmt.Errorf("%s: components nested deeper than %d", dir, maxNesting)
 	}
@@ -354,6 +394,15 @@ func assemble(fsys fs.FS, dir string, depth int) ([]byte, error) {
 	var lay layout
 	if err := json.Unmarshal(lb, &lay); err != nil {
 		return nil, fmt.Errorf("%s: %v", lname, err)
+	}
+	if len(lay.Sections) > wasmbin.MaxSections {
+		return nil, fmt.Errorf("%s: %w: %d sections, more than %d", lname, wasmbin.ErrLimit, len(lay.Sections), wasmbin.MaxSections)
+	}
+	for _, ls := range lay.Sections {
+		*count += 1 + len(ls.Segments)
+	}
+	if *count > MaxExplodeFiles {
+		return nil, fmt.Errorf("%s: %w: more than %d files", lname, wasmbin.ErrLimit, MaxExplodeFiles)
 	}
 	if lay.Format != LayoutFormat {
 		return nil, fmt.Errorf("%s: format %q, want %q", lname, lay.Format, LayoutFormat)
@@ -405,7 +454,7 @@ func assemble(fsys fs.FS, dir string, depth int) ([]byte, error) {
 			if !fs.ValidPath(ls.Dir) {
 				return nil, fmt.Errorf("%s: %w: dir %q", where, ErrInvalidPath, ls.Dir)
 			}
-			if s.Payload, err = assemble(fsys, path.Join(dir, ls.Dir), depth+1); err != nil {
+			if s.Payload, err = assemble(fsys, path.Join(dir, ls.Dir), depth+1, count); err != nil {
 				return nil, err
 			}
 		default:

@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
+	"github.com/wrun-dev/wrun/internal/linearmem"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 	"github.com/wrun-dev/wrun/vfs"
 )
@@ -37,6 +38,9 @@ func Preinit(ctx context.Context, wasm []byte, opts Options) ([]byte, *Report, e
 	opts, err := opts.withDefaults()
 	if err != nil {
 		return nil, nil, err
+	}
+	if err := wasmbin.CheckCounts(wasm); err != nil { // before wazero decodes a count
+		return nil, nil, fmt.Errorf("preinit: %w", err)
 	}
 	m, err := wasmbin.Parse(wasm)
 	if err != nil {
@@ -75,12 +79,21 @@ func Preinit(ctx context.Context, wasm []byte, opts Options) ([]byte, *Report, e
 
 // run instantiates the instrumented module, calls the init and snapshots.
 func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Options, rep *Report) (*snapshot, error) {
+	limit := opts.MaxMemoryBytes / pageSize * pageSize
+	if limit > 0 && info.memory != nil && info.memory.Min*pageSize > limit {
+		return nil, fmt.Errorf("%w: the module's initial memory is %s, over the limit of %s; raise the memory limit",
+			ErrMemoryLimit, sizeString(info.memory.Min*pageSize), sizeString(limit))
+	}
+	// The init's memory grows in place (no copy, host memory tracks the
+	// guest's) and stops at the cap.
+	alloc := linearmem.New(limit)
+	ctx = experimental.WithMemoryAllocator(ctx, alloc)
 	rc := wazero.NewRuntimeConfig().WithCloseOnContextDone(true)
 	if opts.CompilationCache != nil {
 		rc = rc.WithCompilationCache(opts.CompilationCache)
 	}
 	r := wazero.NewRuntimeWithConfig(ctx, rc)
-	defer r.Close(ctx)
+	defer r.Close(context.WithoutCancel(ctx))
 
 	w := newWatcher()
 	if _, err := wasi_snapshot_preview1.NewBuilder(r).Instantiate(experimental.WithFunctionListenerFactory(ctx, w)); err != nil {
@@ -122,22 +135,41 @@ func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Option
 	if opts.Stderr != nil {
 		cfg = cfg.WithStderr(opts.Stderr)
 	}
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	// fail explains why the init failed: its time ran out, its memory was
+	// capped, or it trapped, exited or called a stub.
+	fail := func(what string, err error) error {
+		switch {
+		case ctx.Err() != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && opts.Timeout > 0:
+			return fmt.Errorf("%s: the init did not return within its time limit of %s: %w", what, opts.Timeout, ctx.Err())
+		case ctx.Err() != nil:
+			return fmt.Errorf("%s: the init was stopped: %w", what, ctx.Err())
+		case alloc.Refused():
+			return fmt.Errorf("%w: the init failed after memory.grow was refused at the limit of %s (%v); raise the memory limit",
+				ErrMemoryLimit, sizeString(limit), initError(what, err, called))
+		}
+		return initError(what, err, called)
+	}
 	mod, err := r.InstantiateModule(ctx, compiled, cfg)
 	if err != nil {
-		return nil, initError("instantiating the module (its start function)", err, called)
+		return nil, fail("instantiating the module (its start function)", err)
 	}
 	tables, err := readTables(ctx, mod, len(info.tables))
 	if err != nil {
-		return nil, err
+		return nil, fail("reading tables", err)
 	}
 	if f := mod.ExportedFunction("_initialize"); f != nil && opts.InitFunc != "_initialize" {
 		if _, err := f.Call(ctx); err != nil {
-			return nil, initError("calling _initialize", err, called)
+			return nil, fail("calling _initialize", err)
 		}
 		rep.CalledInitialize = true
 	}
 	if _, err := mod.ExportedFunction(opts.InitFunc).Call(ctx); err != nil {
-		return nil, initError(fmt.Sprintf("calling %q", opts.InitFunc), err, called)
+		return nil, fail(fmt.Sprintf("calling %q", opts.InitFunc), err)
 	}
 	rep.RandomCalls, rep.ClockCalls = w.randomCalls, w.clockCalls
 	if open := w.openFiles(); len(open) > 0 {
@@ -319,4 +351,12 @@ func quoteAll(s []string) []string {
 		q[i] = fmt.Sprintf("%q", s[i])
 	}
 	return q
+}
+
+// sizeString writes a byte count in MiB, or KiB when it is not whole MiB.
+func sizeString(n uint64) string {
+	if n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d KiB", n>>10)
 }

@@ -36,6 +36,20 @@ func (p *Package) Name() string { return p.Manifest.Package.Name }
 // Version returns the package version.
 func (p *Package) Version() string { return p.Manifest.Package.Version }
 
+// Label names the package in messages: name@version, else the reference it
+// came from, else its directory; never an empty name or a bare "@".
+func (p *Package) Label() string {
+	fallback := p.Ref
+	if fallback == "" {
+		if dir, ok := p.Dir(); ok {
+			fallback = dir
+		} else {
+			fallback = "the package"
+		}
+	}
+	return p.Manifest.Label(fallback)
+}
+
 // Wasm returns the host path of the package's [run] wasm, or "" when it
 // has none (a runtime-based or assets package) or is not on disk.
 func (p *Package) Wasm() string {

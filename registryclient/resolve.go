@@ -261,7 +261,7 @@ func describe(p *Package) string {
 	if dir, ok := p.Dir(); ok && p.Ref == "" {
 		return dir
 	}
-	return p.Name() + "@" + p.Version()
+	return p.Label()
 }
 
 // resolve selects one version per package name, transitively, the highest

@@ -129,16 +129,16 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	}
 	if exe.Manifest.Run.Wasm == "" {
 		return nil, fmt.Errorf("%s is a package of kind %q with nothing to run: it has neither [run] wasm nor [run] runtime",
-			exe.Name(), exe.Manifest.Package.Kind)
+			exe.Label(), exe.Manifest.Package.Kind)
 	}
 
 	// Compile (the slow part, even from the cache) while the layers are
 	// indexed, unless the wasm must be pre-initialized with them first.
 	wasm, err := exe.ReadFile(exe.Manifest.Run.Wasm)
 	if err != nil {
-		return nil, fmt.Errorf("%s: reading %s: %w", exe.Name(), exe.Manifest.Run.Wasm, err)
+		return nil, fmt.Errorf("%s: reading %s: %w", exe.Label(), exe.Manifest.Run.Wasm, err)
 	}
-	name := exe.Name() + "@" + exe.Version()
+	name := exe.Label()
 	preinitPending := exe.Manifest.Preinit != nil
 	type result struct {
 		prog *Program

@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wrun-dev/wrun/internal/home"
+	"github.com/wrun-dev/wrun/internal/wasmbin"
 	"github.com/wrun-dev/wrun/registryclient"
 )
 
@@ -77,7 +78,9 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 	return &Runtime{cfg: cfg, wz: wz, cache: cache, wasi: wasi.ExportedFunctions(), workers: max(cfg.workers, 1)}, nil
 }
 
-// Close releases the wazero runtime and every program compiled by it.
+// Close releases the wazero runtime and every program compiled by it. A
+// run still in progress keeps its linear memory mapped until its guest
+// returns (see memory.go).
 func (r *Runtime) Close(ctx context.Context) error {
 	err := r.wz.Close(ctx)
 	if cerr := r.cache.Close(ctx); err == nil {
@@ -102,6 +105,9 @@ func (r *Runtime) CompileFile(ctx context.Context, path string) (*Program, error
 func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Program, error) {
 	if err := checkHeader(name, wasm); err != nil {
 		return nil, err
+	}
+	if err := wasmbin.CheckCounts(wasm); err != nil { // before wazero decodes a count
+		return nil, fmt.Errorf("%s is %w: %v", name, ErrInvalidModule, err)
 	}
 	ctx = experimental.WithCompilationWorkers(ctx, r.workers)
 	cm, err := r.wz.CompileModule(ctx, wasm)

@@ -18,6 +18,7 @@ type buildOptions struct {
 	output    string
 	sign      string
 	noPreinit bool
+	limits    initLimits // of the [preinit] init
 }
 
 func newBuildCmd(g *globalOptions) *cobra.Command {
@@ -51,6 +52,7 @@ digest is then the digest of that content. --no-preinit ships it as it is.`,
 	f.StringVarP(&o.output, "output", "o", "", "bundle file to write (default: NAME-VERSION.wrun, or DIR.wrun, in the current directory)")
 	f.StringVar(&o.sign, "sign", "", "sign the release with this private key (from `wrun key generate`)")
 	f.BoolVar(&o.noPreinit, "no-preinit", false, "ship the wasm as it is even when wrun.toml has [preinit]")
+	o.limits.addFlags(f)
 	return cmd
 }
 
@@ -67,7 +69,7 @@ func (o *buildOptions) run(cmd *cobra.Command, dir string) error {
 		return err
 	}
 	if p.Manifest.Preinit != nil && !o.noPreinit {
-		staged, cleanup, err := preinitStage(cmd, p, dir)
+		staged, cleanup, err := preinitStage(cmd, p, dir, o.limits)
 		if err != nil {
 			return err
 		}
@@ -105,9 +107,13 @@ func (o *buildOptions) run(cmd *cobra.Command, dir string) error {
 // returns the package with the snapshot in place of its wasm, staged in a
 // temporary directory (the package directory itself is never changed), or
 // nil when the wasm was pre-initialized already.
-func preinitStage(cmd *cobra.Command, p *bundle.Package, dir string) (*bundle.Package, func(), error) {
+func preinitStage(cmd *cobra.Command, p *bundle.Package, dir string, limits initLimits) (*bundle.Package, func(), error) {
 	nothing := func() {}
-	snap, rep, err := runtime.PreinitPackage(cmd.Context(), p, preinit.Options{})
+	var opts preinit.Options
+	if err := limits.apply(&opts); err != nil {
+		return nil, nothing, err
+	}
+	snap, rep, err := runtime.PreinitPackage(cmd.Context(), p, opts)
 	if errors.Is(err, preinit.ErrNoInitFunc) {
 		return nil, nothing, nil // shipped pre-initialized already
 	}
@@ -146,7 +152,7 @@ func preinitStage(cmd *cobra.Command, p *bundle.Package, dir string) (*bundle.Pa
 		return nil, nothing, err
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "pre-initialized %s with %s: %d data segments, %d → %d bytes\n",
-		p.Manifest.Run.Wasm, rep.InitFunc, rep.Segments, rep.InputBytes, rep.OutputBytes)
+		pr(p.Manifest.Run.Wasm), pr(rep.InitFunc), rep.Segments, rep.InputBytes, rep.OutputBytes)
 	return staged, cleanup, nil
 }
 

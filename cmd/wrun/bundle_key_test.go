@@ -44,7 +44,7 @@ func TestBundleKeySignTrust(t *testing.T) {
 		t.Fatalf("signing changed the content digest: %+v %+v", signed, unsigned)
 	}
 	r = c.run("inspect", filepath.Join(c.dir, "signed.wrun"))
-	if !strings.Contains(r.stdout, `signed              yes: {"entityType":"component","name":"example:hello","version":"1.0.0","contentDigest":"`+strings.TrimSpace(signed.stdout)+`"}`) {
+	if !strings.Contains(r.stdout, "signed              verified: ") || !strings.Contains(r.stdout, `release             {"entityType":"component","name":"example:hello","version":"1.0.0","contentDigest":"`+strings.TrimSpace(signed.stdout)+`"}`) {
 		t.Fatalf("inspect:\n%s", r.stdout)
 	}
 	c.run("build", dir, "-o", "x.wrun", "--sign", key+".pub").wantError(t, "--sign", "PRIVATE KEY")

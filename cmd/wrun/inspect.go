@@ -12,6 +12,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/home"
+	"github.com/wrun-dev/wrun/internal/printable"
 )
 
 // inspectOptions are the flags of `wrun inspect`.
@@ -25,10 +27,24 @@ type inspectReport struct {
 	Manifest *bundle.Manifest `json:"manifest,omitempty"`
 	Digest   bundle.Digest    `json:"digest"`
 	Signed   bool             `json:"signed"`
-	Release  json.RawMessage  `json:"release,omitempty"`
-	Files    []bundle.Entry   `json:"files,omitempty"`
-	Wasm     *bundle.WasmInfo `json:"wasm,omitempty"`
-	WasmPath string           `json:"wasmPath,omitempty"`
+	// Signature says whether the signature verifies against the content
+	// and with which trusted key; nil when unsigned.
+	Signature *signatureReport `json:"signature,omitempty"`
+	Release   json.RawMessage  `json:"release,omitempty"`
+	Files     []bundle.Entry   `json:"files,omitempty"`
+	Wasm      *bundle.WasmInfo `json:"wasm,omitempty"`
+	WasmPath  string           `json:"wasmPath,omitempty"`
+}
+
+// signatureReport is what inspect established about a signature.
+type signatureReport struct {
+	// Status: "verified" (by a trusted key), "unverified" (no key is
+	// trusted for the namespace, so the signature cannot be checked; the
+	// release manifest matches the content) or "invalid" (it does not
+	// match the content, or no trusted key verifies it).
+	Status string `json:"status"`
+	KeyID  string `json:"keyId,omitempty"`
+	Detail string `json:"detail"`
 }
 
 func newInspectCmd(g *globalOptions) *cobra.Command {
@@ -83,7 +99,11 @@ func inspect(path string) (*inspectReport, error) {
 	defer p.Close()
 	r.Manifest, r.Digest, r.Files = p.Manifest, p.Digest(), p.Files()
 	if s := p.Signature; s != nil {
-		r.Signed, r.Release = true, json.RawMessage(s.Release)
+		r.Signed = true
+		if json.Valid(s.Release) {
+			r.Release = json.RawMessage(s.Release)
+		}
+		r.Signature = checkSignature(p)
 	}
 	if w := p.Manifest.Run.Wasm; w != "" {
 		b, err := p.ReadFile(w)
@@ -98,51 +118,77 @@ func inspect(path string) (*inspectReport, error) {
 	return r, nil
 }
 
+// checkSignature verifies a signed package's release manifest against its
+// content and its signature against the keys trusted for its namespace.
+func checkSignature(p *bundle.Package) *signatureReport {
+	ns, _, _ := strings.Cut(p.Manifest.Package.Name, ":")
+	var trust bundle.TrustStore
+	if dirs, err := home.Locate(); err == nil {
+		trust.Dir = dirs.Keys()
+	}
+	v, err := bundle.Verify(p, trust)
+	switch {
+	case err != nil:
+		return &signatureReport{Status: "invalid", Detail: err.Error()}
+	case v.Verified:
+		return &signatureReport{Status: "verified", KeyID: v.KeyID,
+			Detail: fmt.Sprintf("the release manifest matches the content and the signature verifies with key %s, trusted for namespace %q", v.KeyID, ns)}
+	case ns == "":
+		return &signatureReport{Status: "unverified",
+			Detail: "the release manifest matches the content, but the package has no name, so no key can be trusted for it: the signature is not checked"}
+	}
+	return &signatureReport{Status: "unverified",
+		Detail: fmt.Sprintf("the release manifest matches the content, but no key is trusted for namespace %q, so the signature is not checked (trust one with: wrun key trust %s KEY.pub)", ns, ns)}
+}
+
 func printInspect(w io.Writer, r *inspectReport) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	defer tw.Flush()
 	if m := r.Manifest; m != nil {
 		pk := m.Package
-		fmt.Fprintf(tw, "package\t%s@%s (%s)\n", orNone(pk.Name), orNone(pk.Version), pk.Kind)
+		fmt.Fprintf(tw, "package\t%s@%s (%s)\n", pr(orNone(pk.Name)), pr(orNone(pk.Version)), pr(pk.Kind))
 		for _, kv := range [][2]string{{"description", pk.Description}, {"authors", strings.Join(pk.Authors, ", ")},
 			{"license", pk.License}, {"homepage", pk.Homepage}, {"source", pk.Source}} {
 			if kv[1] != "" {
-				fmt.Fprintf(tw, "%s\t%s\n", kv[0], kv[1])
+				fmt.Fprintf(tw, "%s\t%s\n", kv[0], pr(kv[1]))
 			}
 		}
 		fmt.Fprintf(tw, "digest\t%s\n", r.Digest)
-		if r.Signed {
-			fmt.Fprintf(tw, "signed\tyes: %s\n", r.Release)
+		if sr := r.Signature; sr != nil {
+			fmt.Fprintf(tw, "signed\t%s: %s\n", sr.Status, pr(sr.Detail))
+			if r.Release != nil {
+				fmt.Fprintf(tw, "release\t%s\n", pr(string(r.Release)))
+			}
 		} else {
 			fmt.Fprintf(tw, "signed\tno\n")
 		}
 		if m.Run.Wasm != "" {
-			fmt.Fprintf(tw, "run\twasm %s\n", m.Run.Wasm)
+			fmt.Fprintf(tw, "run\twasm %s\n", pr(m.Run.Wasm))
 		}
 		if m.Run.Runtime != "" {
-			fmt.Fprintf(tw, "run\truntime %s\n", m.Run.Runtime)
+			fmt.Fprintf(tw, "run\truntime %s\n", pr(m.Run.Runtime))
 		}
 		if len(m.Run.Args) > 0 {
 			fmt.Fprintf(tw, "args\t%q\n", m.Run.Args)
 		}
 		for k, v := range m.Run.Env {
-			fmt.Fprintf(tw, "env\t%s=%s\n", k, v)
+			fmt.Fprintf(tw, "env\t%s=%s\n", pr(k), pr(v))
 		}
 		for _, a := range m.Assets {
-			fmt.Fprintf(tw, "asset\t%s -> %s (read-only)\n", a.From, a.To)
+			fmt.Fprintf(tw, "asset\t%s -> %s (read-only)\n", pr(a.From), pr(a.To))
 		}
 		for n, d := range m.Dependencies {
-			fmt.Fprintf(tw, "dependency\t%s@%s -> %s\n", n, d.Version, d.To)
+			fmt.Fprintf(tw, "dependency\t%s@%s -> %s\n", pr(n), pr(d.Version), pr(d.To))
 		}
 		for _, mt := range m.Mounts {
 			req := "optional"
 			if mt.Required {
 				req = "required"
 			}
-			fmt.Fprintf(tw, "mount\t%s (%s, %s)\n", mt.To, mt.Access, req)
+			fmt.Fprintf(tw, "mount\t%s (%s, %s)\n", pr(mt.To), pr(mt.Access), req)
 		}
 		if m.Preinit != nil {
-			fmt.Fprintf(tw, "preinit\t%s\n", m.Preinit.Init)
+			fmt.Fprintf(tw, "preinit\t%s\n", pr(m.Preinit.Init))
 		}
 		var total int64
 		for _, f := range r.Files {
@@ -150,7 +196,7 @@ func printInspect(w io.Writer, r *inspectReport) {
 		}
 		fmt.Fprintf(tw, "entries\t%d files, %s\n", len(r.Files), humanize.Bytes(uint64(total)))
 		for _, f := range r.Files {
-			fmt.Fprintf(tw, "  %s\t%s\n", humanize.Bytes(uint64(f.Size)), f.Path)
+			fmt.Fprintf(tw, "  %s\t%s\n", humanize.Bytes(uint64(f.Size)), pr(f.Path))
 		}
 	}
 	wi := r.Wasm
@@ -161,23 +207,23 @@ func printInspect(w io.Writer, r *inspectReport) {
 	if wi.Component {
 		kind = "component"
 	}
-	fmt.Fprintf(tw, "wasm\t%s: %s, %s, %d sections\n", r.WasmPath, kind, humanize.Bytes(uint64(wi.Size)), len(wi.Sections))
+	fmt.Fprintf(tw, "wasm\t%s: %s, %s, %d sections\n", pr(r.WasmPath), kind, humanize.Bytes(uint64(wi.Size)), len(wi.Sections))
 	fmt.Fprintf(tw, "  digest\t%s\n", wi.Digest)
 	fmt.Fprintf(tw, "  canonical digest\t%s\n", wi.Canonical)
 	fmt.Fprintf(tw, "  sections\n")
 	for _, s := range wi.Sections {
-		fmt.Fprintf(tw, "    %s\t@%d\t%s\n", s.Name, s.Offset, humanize.Bytes(uint64(s.Size)))
+		fmt.Fprintf(tw, "    %s\t@%d\t%s\n", pr(s.Name), s.Offset, humanize.Bytes(uint64(s.Size)))
 	}
 	if len(wi.Imports) > 0 {
 		fmt.Fprintf(tw, "  imports\n")
 		for _, im := range wi.Imports {
-			fmt.Fprintf(tw, "    %s.%s\t%s\n", im.Module, im.Name, im.Kind)
+			fmt.Fprintf(tw, "    %s.%s\t%s\n", pr(im.Module), pr(im.Name), im.Kind)
 		}
 	}
 	if len(wi.Exports) > 0 {
 		fmt.Fprintf(tw, "  exports\n")
 		for _, e := range wi.Exports {
-			fmt.Fprintf(tw, "    %s\t%s %d\n", e.Name, e.Kind, e.Index)
+			fmt.Fprintf(tw, "    %s\t%s %d\n", pr(e.Name), e.Kind, e.Index)
 		}
 	}
 	for i, m := range wi.Memories {
@@ -196,7 +242,7 @@ func printMetadata(w io.Writer, md *bundle.WasmMetadata, indent string) {
 	for _, kv := range [][2]string{{"name", md.Name}, {"authors", md.Authors}, {"description", md.Description},
 		{"licenses", md.Licenses}, {"source", md.Source}, {"homepage", md.Homepage}, {"revision", md.Revision}, {"version", md.Version}} {
 		if kv[1] != "" {
-			fmt.Fprintf(w, "%s%s\t%s\n", indent, kv[0], kv[1])
+			fmt.Fprintf(w, "%s%s\t%s\n", indent, kv[0], pr(kv[1]))
 		}
 	}
 	for _, f := range md.Producers {
@@ -204,9 +250,12 @@ func printMetadata(w io.Writer, md *bundle.WasmMetadata, indent string) {
 		for _, v := range f.Values {
 			vals = append(vals, strings.TrimSpace(v.Name+" "+v.Version))
 		}
-		fmt.Fprintf(w, "%s%s\t%s\n", indent, f.Name, strings.Join(vals, ", "))
+		fmt.Fprintf(w, "%s%s\t%s\n", indent, pr(f.Name), pr(strings.Join(vals, ", ")))
 	}
 }
+
+// pr makes package data safe to print (control characters escaped).
+func pr(s string) string { return printable.String(s) }
 
 func orNone(s string) string {
 	if s == "" {

@@ -262,6 +262,9 @@ func isProgramFile(target string) bool {
 	if strings.HasSuffix(target, ".wasm") {
 		return true
 	}
+	if strings.HasSuffix(target, ".wrun") {
+		return false // a bundle, whatever it holds: the bundle reader says what is wrong
+	}
 	f, err := os.Open(target)
 	if err != nil {
 		return false

@@ -192,7 +192,12 @@ func newWasmAssembleCmd(g *globalOptions) *cobra.Command {
 			if output == "" {
 				return errors.New("--output (-o) is required: the file to write")
 			}
-			b, err := bundle.Assemble(os.DirFS(args[0]))
+			root, err := os.OpenRoot(args[0])
+			if err != nil {
+				return err
+			}
+			defer root.Close()
+			b, err := bundle.Assemble(root.FS()) // links refused; nothing outside read
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}

@@ -8,7 +8,11 @@
 //
 // Parsing never trusts a declared size: every length is checked against the
 // bytes that remain before anything is allocated, and a malformed length or a
-// section running past the end is an *Error carrying the byte offset.
+// section running past the end is an *Error carrying the byte offset. Parse
+// accepts at most MaxSections sections. CheckCounts is the front door to
+// other decoders (wazero's): it walks a core module as wazero decodes it and
+// refuses any section or vector count larger than the bytes that remain,
+// and locals past MaxFunctionLocals (50,000) per function.
 //
 // Round trip: Encode(Parse(b)) == b for every b Parse accepts. Sections keep
 // the width of their size (and custom name) LEB128 encodings, so padded

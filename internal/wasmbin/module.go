@@ -123,65 +123,89 @@ func (m *Module) KindName(id SectionID) string {
 	return fmt.Sprintf("unknown-%d", id)
 }
 
-// Parse splits a Wasm binary into its sections. It checks the preamble and
-// that every section lies within the input; it does not validate section
-// contents. The returned sections alias b.
+// Parse splits a Wasm binary into its sections. It checks the preamble,
+// that every section lies within the input and that there are at most
+// MaxSections; it does not validate section contents (see CheckCounts). The returned sections alias b.
 func Parse(b []byte) (*Module, error) { return ParseAt(b, 0) }
 
 // ParseAt is Parse for a binary nested at offset base of an outer input
 // (a component's core module), so error offsets point into the outer input.
 func ParseAt(b []byte, base int) (*Module, error) {
-	r := newReader(b, base)
-	pre, err := r.bytes(8, "preamble")
+	m, r, err := parsePreamble(b, base)
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.Equal(pre[:4], Magic[:]) {
-		return nil, &Error{Offset: base, What: "preamble", Err: ErrNotWasm}
-	}
-	m := &Module{}
-	copy(m.Version[:], pre[4:])
-	if m.Version != VersionModule && !m.IsComponent() {
-		return nil, &Error{Offset: base + 4, What: fmt.Sprintf("version % x", pre[4:]), Err: fmt.Errorf("%w: unsupported version (want 01 00 00 00 or a component)", ErrMalformed)}
-	}
 	for !r.done() {
-		s := Section{Offset: r.off()}
-		id, _ := r.byte("section id")
-		s.ID = SectionID(id)
-		size, w, err := r.u32("section size")
+		s, err := m.nextSection(r)
 		if err != nil {
 			return nil, err
-		}
-		if w != SizeU32(size) {
-			s.SizeWidth = w
-		}
-		s.PayloadOffset = r.off()
-		if uint64(size) > uint64(r.remaining()) {
-			return nil, &Error{Offset: s.Offset, Err: ErrTruncated,
-				What: fmt.Sprintf("%s section (id %d) declares %d bytes but %d remain", m.KindName(s.ID), s.ID, size, r.remaining())}
-		}
-		body, _ := r.bytes(uint64(size), "section")
-		s.Payload = body
-		if s.ID == SectionCustom {
-			cr := newReader(body, s.PayloadOffset)
-			n, w, err := cr.u32("custom section name length")
-			if err != nil {
-				return nil, err
-			}
-			if w != SizeU32(n) {
-				s.NameWidth = w
-			}
-			name, err := cr.bytes(uint64(n), "custom section name")
-			if err != nil {
-				return nil, err
-			}
-			s.Name = string(name)
-			s.Payload = body[cr.pos:]
-			s.PayloadOffset = cr.off()
 		}
 		m.Sections = append(m.Sections, s)
 	}
 	return m, nil
+}
+
+// parsePreamble checks the magic number and version and returns the module
+// (with no sections yet) and a reader at its first section.
+func parsePreamble(b []byte, base int) (*Module, *reader, error) {
+	r := newReader(b, base)
+	pre, err := r.bytes(8, "preamble")
+	if err != nil {
+		return nil, nil, err
+	}
+	if !bytes.Equal(pre[:4], Magic[:]) {
+		return nil, nil, &Error{Offset: base, What: "preamble", Err: ErrNotWasm}
+	}
+	m := &Module{}
+	copy(m.Version[:], pre[4:])
+	if m.Version != VersionModule && !m.IsComponent() {
+		return nil, nil, &Error{Offset: base + 4, What: fmt.Sprintf("version % x", pre[4:]), Err: fmt.Errorf("%w: unsupported version (want 01 00 00 00 or a component)", ErrMalformed)}
+	}
+	return m, r, nil
+}
+
+// nextSection reads the section at r, the len(m.Sections)+1-th: it must
+// lie within the input and be at most the MaxSections-th.
+func (m *Module) nextSection(r *reader) (Section, error) {
+	if len(m.Sections) >= MaxSections {
+		return Section{}, &Error{Offset: r.off(), Err: ErrLimit,
+			What: fmt.Sprintf("more than %d sections (real modules have a few dozen)", MaxSections)}
+	}
+	s := Section{Offset: r.off()}
+	id, _ := r.byte("section id")
+	s.ID = SectionID(id)
+	size, w, err := r.u32("section size")
+	if err != nil {
+		return Section{}, err
+	}
+	if w != SizeU32(size) {
+		s.SizeWidth = w
+	}
+	s.PayloadOffset = r.off()
+	if uint64(size) > uint64(r.remaining()) {
+		return Section{}, &Error{Offset: s.Offset, Err: ErrTruncated,
+			What: fmt.Sprintf("%s section (id %d) declares %d bytes but %d remain", m.KindName(s.ID), s.ID, size, r.remaining())}
+	}
+	body, _ := r.bytes(uint64(size), "section")
+	s.Payload = body
+	if s.ID == SectionCustom {
+		cr := newReader(body, s.PayloadOffset)
+		n, w, err := cr.u32("custom section name length")
+		if err != nil {
+			return Section{}, err
+		}
+		if w != SizeU32(n) {
+			s.NameWidth = w
+		}
+		name, err := cr.bytes(uint64(n), "custom section name")
+		if err != nil {
+			return Section{}, err
+		}
+		s.Name = string(name)
+		s.Payload = body[cr.pos:]
+		s.PayloadOffset = cr.off()
+	}
+	return s, nil
 }
 
 // Encode returns the binary. Encode(Parse(b)) is b.

@@ -11,17 +11,92 @@ import (
 
 // WasmInfo summarizes a wasm binary for `wrun inspect`.
 type WasmInfo struct {
-	Component bool             `json:"component"`
-	Size      int64            `json:"size"`
-	Sections  []SectionInfo    `json:"sections"`
-	Imports   []wasmbin.Import `json:"imports,omitempty"`
-	Exports   []wasmbin.Export `json:"exports,omitempty"`
-	Memories  []wasmbin.Limits `json:"memories,omitempty"`
-	Types     int              `json:"types"`
-	Metadata  *WasmMetadata    `json:"metadata,omitempty"`
-	Digest    Digest           `json:"digest"`
-	Canonical Digest           `json:"canonicalDigest"`
-	Segments  int              `json:"dataSegments"`
+	Component bool          `json:"component"`
+	Size      int64         `json:"size"`
+	Sections  []SectionInfo `json:"sections"`
+	Imports   []WasmImport  `json:"imports,omitempty"`
+	Exports   []WasmExport  `json:"exports,omitempty"`
+	Memories  []WasmLimits  `json:"memories,omitempty"`
+	Types     int           `json:"types"`
+	Metadata  *WasmMetadata `json:"metadata,omitempty"`
+	Digest    Digest        `json:"digest"`
+	Canonical Digest        `json:"canonicalDigest"`
+	Segments  int           `json:"dataSegments"`
+}
+
+// WasmImport is one import of a core module.
+type WasmImport struct {
+	Module, Name string
+	// Kind is "func", "table", "memory", "global" or "tag" ("kind-N" for
+	// a kind this version does not know).
+	Kind string
+	// Index is the type index of a function or tag import.
+	Index  uint32          `json:",omitempty"`
+	Table  *WasmTableType  `json:",omitempty"`
+	Memory *WasmLimits     `json:",omitempty"`
+	Global *WasmGlobalType `json:",omitempty"`
+}
+
+// WasmExport is one export of a core module: its name, its kind (as in
+// WasmImport) and the index of what it exports in that kind's index space.
+type WasmExport struct {
+	Name  string
+	Kind  string
+	Index uint32
+}
+
+// WasmLimits are the limits of a memory or table, in pages or elements.
+type WasmLimits struct {
+	Min    uint64
+	Max    *uint64 `json:",omitempty"`
+	Shared bool    `json:",omitempty"`
+	Is64   bool    `json:",omitempty"` // memory64 / table64
+	// PageSizeLog2 is set by the custom-page-sizes proposal.
+	PageSizeLog2 *uint32 `json:",omitempty"`
+}
+
+// String renders the limits as "MIN..MAX" with "i64 " and " shared"
+// when they apply.
+func (l WasmLimits) String() string { return wasmbin.Limits(l).String() }
+
+// WasmTableType is an imported table's element type ("funcref",
+// "externref", …) and limits.
+type WasmTableType struct {
+	Elem   string
+	Limits WasmLimits
+}
+
+// WasmGlobalType is an imported global's value type ("i32", "f64", …) and
+// mutability.
+type WasmGlobalType struct {
+	ValType string
+	Mutable bool
+}
+
+func wasmImports(in []wasmbin.Import) []WasmImport {
+	out := make([]WasmImport, len(in))
+	for i, im := range in {
+		out[i] = WasmImport{Module: im.Module, Name: im.Name, Kind: im.Kind.String(), Index: im.Index}
+		if t := im.Table; t != nil {
+			out[i].Table = &WasmTableType{Elem: string(t.Elem), Limits: WasmLimits(t.Limits)}
+		}
+		if m := im.Memory; m != nil {
+			l := WasmLimits(*m)
+			out[i].Memory = &l
+		}
+		if g := im.Global; g != nil {
+			out[i].Global = &WasmGlobalType{ValType: string(g.ValType), Mutable: g.Mutable}
+		}
+	}
+	return out
+}
+
+func wasmExports(in []wasmbin.Export) []WasmExport {
+	out := make([]WasmExport, len(in))
+	for i, e := range in {
+		out[i] = WasmExport{Name: e.Name, Kind: e.Kind.String(), Index: e.Index}
+	}
+	return out
 }
 
 // SectionInfo is one section: its readable name, offset and size.
@@ -48,18 +123,26 @@ func InspectWasm(wasm []byte) (*WasmInfo, error) {
 	}
 	if !m.IsComponent() {
 		if s := m.Section(wasmbin.SectionImport); s != nil {
-			if info.Imports, err = wasmbin.DecodeImports(s.Payload, s.PayloadOffset); err != nil {
+			imports, err := wasmbin.DecodeImports(s.Payload, s.PayloadOffset)
+			if err != nil {
 				return nil, err
 			}
+			info.Imports = wasmImports(imports)
 		}
 		if s := m.Section(wasmbin.SectionExport); s != nil {
-			if info.Exports, err = wasmbin.DecodeExports(s.Payload, s.PayloadOffset); err != nil {
+			exports, err := wasmbin.DecodeExports(s.Payload, s.PayloadOffset)
+			if err != nil {
 				return nil, err
 			}
+			info.Exports = wasmExports(exports)
 		}
 		if s := m.Section(wasmbin.SectionMemory); s != nil {
-			if info.Memories, err = wasmbin.DecodeMemories(s.Payload, s.PayloadOffset); err != nil {
+			mems, err := wasmbin.DecodeMemories(s.Payload, s.PayloadOffset)
+			if err != nil {
 				return nil, err
+			}
+			for _, m := range mems {
+				info.Memories = append(info.Memories, WasmLimits(m))
 			}
 		}
 		if s := m.Section(wasmbin.SectionType); s != nil {

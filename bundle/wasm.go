@@ -24,16 +24,30 @@ import (
 // and the raw UTF-8 sections authors, description, licenses, source,
 // homepage, revision and version.
 type WasmMetadata struct {
-	Component   bool                    `json:"component"`
-	Name        string                  `json:"name,omitempty"`
-	Authors     string                  `json:"authors,omitempty"`
-	Description string                  `json:"description,omitempty"`
-	Licenses    string                  `json:"licenses,omitempty"`
-	Source      string                  `json:"source,omitempty"`
-	Homepage    string                  `json:"homepage,omitempty"`
-	Revision    string                  `json:"revision,omitempty"`
-	Version     string                  `json:"version,omitempty"`
-	Producers   []wasmbin.ProducerField `json:"producers,omitempty"`
+	Component   bool            `json:"component"`
+	Name        string          `json:"name,omitempty"`
+	Authors     string          `json:"authors,omitempty"`
+	Description string          `json:"description,omitempty"`
+	Licenses    string          `json:"licenses,omitempty"`
+	Source      string          `json:"source,omitempty"`
+	Homepage    string          `json:"homepage,omitempty"`
+	Revision    string          `json:"revision,omitempty"`
+	Version     string          `json:"version,omitempty"`
+	Producers   []ProducerField `json:"producers,omitempty"`
+}
+
+// ProducerField is one field of a wasm's producers section ("language",
+// "processed-by" or "sdk") with its values, in section order.
+type ProducerField struct {
+	Name   string          `json:"name"`
+	Values []ProducerValue `json:"values"`
+}
+
+// ProducerValue is one entry of a producers field: a language or tool
+// name and its version ("" when none is recorded).
+type ProducerValue struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
 }
 
 func (md *WasmMetadata) field(section string) *string {
@@ -81,7 +95,13 @@ func ReadMetadata(wasm []byte) (*WasmMetadata, error) {
 		if err != nil {
 			return nil, fmt.Errorf("producers section: %w", err)
 		}
-		md.Producers = p.Fields
+		for _, f := range p.Fields {
+			pf := ProducerField{Name: f.Name, Values: make([]ProducerValue, len(f.Values))}
+			for i, v := range f.Values {
+				pf.Values[i] = ProducerValue(v)
+			}
+			md.Producers = append(md.Producers, pf)
+		}
 	}
 	for _, name := range wasmbin.MetadataSections {
 		if s := m.Custom(name); s != nil {
@@ -98,7 +118,7 @@ func ReadMetadata(wasm []byte) (*WasmMetadata, error) {
 // it is; producer values are added to (or update) the producers section.
 type MetadataEdit struct {
 	Name, Authors, Description, Licenses, Source, Homepage, Revision, Version string
-	Language, ProcessedBy, SDK                                                []wasmbin.ProducerValue
+	Language, ProcessedBy, SDK                                                []ProducerValue
 }
 
 // AddMetadata returns wasm with the metadata sections set as
@@ -132,7 +152,7 @@ func AddMetadata(wasm []byte, e MetadataEdit) ([]byte, error) {
 		}
 		for _, f := range []struct {
 			name string
-			vals []wasmbin.ProducerValue
+			vals []ProducerValue
 		}{{wasmbin.ProducerLanguage, e.Language}, {wasmbin.ProducerProcessedBy, e.ProcessedBy}, {wasmbin.ProducerSDK, e.SDK}} {
 			for _, v := range f.vals {
 				p.Add(f.name, v.Name, v.Version)

@@ -218,8 +218,8 @@ func TestMetadata(t *testing.T) {
 		Homepage:    "https://example.com",
 		Revision:    "abc123",
 		Version:     "1.2.3",
-		Language:    []wasmbin.ProducerValue{{Name: "Go", Version: "1.26"}},
-		ProcessedBy: []wasmbin.ProducerValue{{Name: "wrun", Version: "0.1.0"}},
+		Language:    []bundle.ProducerValue{{Name: "Go", Version: "1.26"}},
+		ProcessedBy: []bundle.ProducerValue{{Name: "wrun", Version: "0.1.0"}},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -32,29 +32,6 @@ func appPackage(t testing.TB, name, version string) string {
 		map[string][]byte{"component.wasm": testenv.GuestBytes(t, "c/hello"), "data/a.txt": []byte("genuine\n")})
 }
 
-// tamper rewrites the manifest repo:tag serves.
-func tamper(t testing.TB, s *registrytest.Server, repo, tag string, fn func(m *ocispec.Manifest)) {
-	t.Helper()
-	var m ocispec.Manifest
-	if err := json.Unmarshal(s.Manifest(repo, tag), &m); err != nil {
-		t.Fatal(err)
-	}
-	fn(&m)
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.PutManifest(repo, tag, b)
-}
-
-func blobDesc(s *registrytest.Server, mediaType string, b []byte, path string) ocispec.Descriptor {
-	d := ocispec.Descriptor{MediaType: mediaType, Digest: digest.Digest(s.PutBlob(b)), Size: int64(len(b))}
-	if path != "" {
-		d.Annotations = map[string]string{AnnotationPath: path}
-	}
-	return d
-}
-
 // assertNothingCached checks that no package is extracted and no tag of
 // repo is remembered.
 func assertNothingCached(t testing.TB, c *Client, host, repo string) {
@@ -112,20 +89,20 @@ func TestHostileSignatureBypass(t *testing.T) {
 			tag := strings.ReplaceAll(tc.name, " ", "-")
 			src := s.Manifest("example/app", "1.0.0")
 			s.PutManifest("example/app", tag, src)
-			tamper(t, s, "example/app", tag, func(m *ocispec.Manifest) {
+			s.Rewrite(t, "example/app", tag, func(m *ocispec.Manifest) {
 				for i, l := range m.Layers {
 					if l.MediaType == MediaTypeWasm {
-						d := blobDesc(s, MediaTypeWasm, evil, l.Annotations[AnnotationPath])
+						d := s.Layer(MediaTypeWasm, evil, l.Annotations[AnnotationPath])
 						m.Layers[i] = d
 					}
 				}
-				m.Layers = append(m.Layers, blobDesc(s, tc.mediaType, tc.content, tc.path))
+				m.Layers = append(m.Layers, s.Layer(tc.mediaType, tc.content, tc.path))
 			})
 			h := testHome(t)
 			if _, err := (bundle.TrustStore{Dir: h.Keys()}).Trust("example", pubPEM); err != nil {
 				t.Fatal(err)
 			}
-			c, _ := newClient(t, Options{Home: h})
+			c, _ := newClient(t, Options{Home: h.Data})
 			ref := s.Host + "/example/app:" + tag
 			r, err := c.Pull(context.Background(), ref)
 			if err == nil {
@@ -151,17 +128,17 @@ func TestHostileLinkIntoBlobStore(t *testing.T) {
 	publishDir(t, pub, victimDir)
 	publishDir(t, pub, appPackage(t, "example:evil", "1.0.0"))
 	h := testHome(t)
-	c, _ := newClient(t, Options{Home: h, Registry: s.Host})
+	c, _ := newClient(t, Options{Home: h.Data, Registry: s.Host})
 	victim := mustPull(t, c, "example:victim@1.0.0")
 	wasm := testenv.GuestBytes(t, "c/hello")
 	victimWasm := digest.FromBytes(wasm)
 	victim.Root.Close()
 
 	for _, path := range []string{".wrun/pull.json", ".wrun/verified.json"} {
-		tamper(t, s, "example/evil", "1.0.0", func(m *ocispec.Manifest) {
+		s.Rewrite(t, "example/evil", "1.0.0", func(m *ocispec.Manifest) {
 			m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: MediaTypeWasm, Digest: victimWasm, Size: int64(len(wasm)), Annotations: map[string]string{AnnotationPath: path}})
 		})
-		c, _ := newClient(t, Options{Home: h, Registry: s.Host})
+		c, _ := newClient(t, Options{Home: h.Data, Registry: s.Host})
 		if _, err := c.Pull(context.Background(), "example:evil@1.0.0"); !errors.Is(err, ErrInvalidArtifact) {
 			t.Errorf("%s: Pull = %v, want ErrInvalidArtifact", path, err)
 		}
@@ -174,7 +151,7 @@ func TestHostileLinkIntoBlobStore(t *testing.T) {
 		t.Fatalf("the victim's blob in the cache was overwritten: %q", b[:min(len(b), 64)])
 	}
 	// The other package still verifies, hashing every file again.
-	c2, _ := newClient(t, Options{Home: h, Registry: s.Host})
+	c2, _ := newClient(t, Options{Home: h.Data, Registry: s.Host})
 	r := mustPull(t, c2, "example:victim@1.0.0")
 	defer r.Root.Close()
 	got, err := os.ReadFile(r.Root.Wasm())

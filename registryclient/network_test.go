@@ -4,14 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,40 +20,8 @@ import (
 // against servers of our own on 127.0.0.1. Timeouts are set short through
 // Options so the tests stay fast; nothing here asserts a duration.
 
-// silentServer accepts connections and never answers.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			go io.Copy(io.Discard, c)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return l.Addr().String()
-}
-
 func TestTimeoutNoResponse(t *testing.T) {
-	host := silentServer(t)
+	host := registrytest.Silent(t)
 	c, _ := newClient(t, Options{Registry: host, Timeouts: Timeouts{Response: 200 * time.Millisecond}})
 	for _, op := range []func() error{
 		func() error { _, err := c.Pull(context.Background(), "example:app@1.0.0"); return err },
@@ -118,7 +83,7 @@ func TestTimeoutConfig(t *testing.T) {
 	if err := os.WriteFile(h.Config(), []byte("[network]\nresponse_timeout = \"150ms\"\nstall_timeout = \"2m\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := newClient(t, Options{Home: h, Registry: silentServer(t)})
+	c, _ := newClient(t, Options{Home: h.Data, Registry: registrytest.Silent(t)})
 	tr := c.http.Transport.(*transport)
 	if want := (Timeouts{Connect: DefaultConnectTimeout, Response: 150 * time.Millisecond, Stall: 2 * time.Minute}); tr.timeouts != want {
 		t.Errorf("timeouts from config = %+v, want %+v", tr.timeouts, want)
@@ -127,14 +92,14 @@ func TestTimeoutConfig(t *testing.T) {
 		t.Errorf("Pull = %v, want the config's 150ms response timeout", err)
 	}
 	// An option wins over the config.
-	c, _ = newClient(t, Options{Home: h, Timeouts: Timeouts{Stall: time.Second}})
+	c, _ = newClient(t, Options{Home: h.Data, Timeouts: Timeouts{Stall: time.Second}})
 	if got := c.http.Transport.(*transport).timeouts.Stall; got != time.Second {
 		t.Errorf("Options.Timeouts.Stall = %v, want 1s", got)
 	}
 	if err := os.WriteFile(filepath.Join(h.Data, "bad.toml"), []byte("[network]\nconnect_timeout = \"soon\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := New(Options{Home: h, ConfigPath: filepath.Join(h.Data, "bad.toml")}); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "connect_timeout") {
+	if _, err := New(Options{Home: h.Data, ConfigPath: filepath.Join(h.Data, "bad.toml")}); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "connect_timeout") {
 		t.Errorf("bad connect_timeout: %v", err)
 	}
 }

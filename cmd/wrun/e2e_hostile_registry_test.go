@@ -8,8 +8,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,32 +15,11 @@ import (
 	"testing"
 	"time"
 
-	godigest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/registrytest"
 )
-
-// rewrite changes the manifest a hostile server serves for repo:tag.
-func rewrite(t *testing.T, s *registrytest.Server, repo, tag string, fn func(m *ocispec.Manifest)) {
-	t.Helper()
-	var m ocispec.Manifest
-	if err := json.Unmarshal(s.Manifest(repo, tag), &m); err != nil {
-		t.Fatal(err)
-	}
-	fn(&m)
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.PutManifest(repo, tag, b)
-}
-
-func layer(s *registrytest.Server, mediaType string, b []byte, path string) ocispec.Descriptor {
-	return ocispec.Descriptor{MediaType: mediaType, Digest: godigest.Digest(s.PutBlob(b)), Size: int64(len(b)),
-		Annotations: map[string]string{"dev.wrun.path": path}}
-}
 
 // noPackagesCached checks that `wrun cache ls` lists no package and the
 // cache holds no extracted package.
@@ -85,13 +62,13 @@ func TestE2EHostileSignatureBypass(t *testing.T) {
 		t.Fatal(err)
 	}
 	index, _ := json.Marshal(genuine.Files())
-	rewrite(t, s, "example/cat", "1.0.0", func(m *ocispec.Manifest) {
+	s.Rewrite(t, "example/cat", "1.0.0", func(m *ocispec.Manifest) {
 		for i, l := range m.Layers {
 			if l.MediaType == "application/wasm" {
-				m.Layers[i] = layer(s, l.MediaType, []byte(readFile(t, guest(t, "c/hello"))), l.Annotations["dev.wrun.path"])
+				m.Layers[i] = s.Layer(l.MediaType, []byte(readFile(t, guest(t, "c/hello"))), l.Annotations["dev.wrun.path"])
 			}
 		}
-		m.Layers = append(m.Layers, layer(s, "application/wasm", index, ".wrun/verified.json"))
+		m.Layers = append(m.Layers, s.Layer("application/wasm", index, ".wrun/verified.json"))
 	})
 
 	c := newCLI(t)
@@ -150,33 +127,7 @@ func TestE2EManyVersions(t *testing.T) {
 // in the time --response-timeout (or config.toml [network]) gives,
 // naming the registry and what timed out.
 func TestE2ERegistryTimeouts(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, conn)
-			mu.Unlock()
-			go io.Copy(io.Discard, conn)
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, conn := range conns {
-			conn.Close()
-		}
-		mu.Unlock()
-	})
-	host := l.Addr().String()
+	host := registrytest.Silent(t)
 	c := newCLI(t)
 	c.run("--registry", host, "--response-timeout", "300ms", "pull", "example:hello@1.0.0").
 		wantError(t, "registry "+host+" timed out waiting for response headers", "300ms", "--response-timeout")

@@ -12,7 +12,6 @@ import (
 
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/atomicfile"
-	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
 func newWasmCmd(g *globalOptions) *cobra.Command {
@@ -107,14 +106,14 @@ metadata show reads the result, and this command reads what wasm-tools writes.`,
 	return cmd
 }
 
-func parseProducers(flag string, vals []string) ([]wasmbin.ProducerValue, error) {
-	var out []wasmbin.ProducerValue
+func parseProducers(flag string, vals []string) ([]bundle.ProducerValue, error) {
+	var out []bundle.ProducerValue
 	for _, v := range vals {
 		n, ver, _ := strings.Cut(v, "=")
 		if n == "" {
 			return nil, fmt.Errorf("--%s %q: want NAME or NAME=VERSION", flag, v)
 		}
-		out = append(out, wasmbin.ProducerValue{Name: n, Version: ver})
+		out = append(out, bundle.ProducerValue{Name: n, Version: ver})
 	}
 	return out, nil
 }

@@ -48,6 +48,7 @@ func main() {
 		{"memory", o.memoryBench},
 		{"python", o.pythonBench},
 		{"pythonpreinit", o.pythonPreinitBench},
+		{"service", o.serviceBench},
 		{"inproc", func(w io.Writer) error {
 			return goBench(w, "in-process instantiate+run of a compiled guest: Program.Run vs raw wazero", "./runtime", "BenchmarkRun$")
 		}},

@@ -5,12 +5,9 @@ import (
 	"bytes"
 	"context"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/experimental/sys"
@@ -19,52 +16,18 @@ import (
 
 	"github.com/wrun-dev/wrun/internal/testenv"
 	"github.com/wrun-dev/wrun/vfs"
+	"github.com/wrun-dev/wrun/vfs/vfstest"
 )
 
 // fixtureTime is the modification time of every fixture file.
-var fixtureTime = time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+var fixtureTime = vfstest.FixtureTime
 
-// fixture is the tree every layer starts from in the read, cow and rofs
-// phases: regular files, nested and empty directories, and symbolic links
-// to a file, to a directory and to nothing.
-type fixtureEntry struct {
-	path, data, link string
-	dir              bool
-}
-
-var fixture = []fixtureEntry{
-	{path: "dir", dir: true},
-	{path: "dir/a.txt", data: "aaa"},
-	{path: "dir/b.txt", data: "bbbbbb"},
-	{path: "dir/sub", dir: true},
-	{path: "dir/sub/c.txt", data: "c"},
-	{path: "empty", dir: true},
-	{path: "hello.txt", data: "hello, world\n"},
-	{path: "link", link: "hello.txt"},
-	{path: "dlink", link: "dir"},
-	{path: "dangling", link: "nope"},
-}
-
-// hostFixture writes the fixture into a new temporary directory.
+// hostFixture writes vfstest's fixture into a new temporary directory.
 func hostFixture(t testing.TB) string {
 	t.Helper()
 	dir := t.TempDir()
-	for _, e := range fixture {
-		p := filepath.Join(dir, e.path)
-		var err error
-		switch {
-		case e.dir:
-			err = os.Mkdir(p, 0o755)
-		case e.link != "":
-			err = os.Symlink(e.link, p)
-		default:
-			if err = os.WriteFile(p, []byte(e.data), 0o644); err == nil {
-				err = os.Chtimes(p, fixtureTime, fixtureTime)
-			}
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	if err := vfstest.WriteFixture(dir, vfstest.Fixture()); err != nil {
+		t.Fatal(err)
 	}
 	return dir
 }
@@ -72,17 +35,17 @@ func hostFixture(t testing.TB) string {
 func mapFixture(t testing.TB, keep func(string) bool) sys.FS {
 	t.Helper()
 	m := map[string]vfs.MapFile{}
-	for _, e := range fixture {
-		if !keep(e.path) {
+	for _, e := range vfstest.Fixture() {
+		if !keep(e.Path) {
 			continue
 		}
 		switch {
-		case e.dir:
-			m[e.path] = vfs.MapFile{Mode: fs.ModeDir | 0o755}
-		case e.link != "":
-			m[e.path] = vfs.MapFile{Mode: fs.ModeSymlink, Data: []byte(e.link)}
+		case e.Dir:
+			m[e.Path] = vfs.MapFile{Mode: fs.ModeDir | 0o755}
+		case e.Link != "":
+			m[e.Path] = vfs.MapFile{Mode: fs.ModeSymlink, Data: []byte(e.Link)}
 		default:
-			m[e.path] = vfs.MapFile{Data: []byte(e.data), Mode: 0o644, ModTime: fixtureTime}
+			m[e.Path] = vfs.MapFile{Data: []byte(e.Data), Mode: 0o644, ModTime: fixtureTime}
 		}
 	}
 	l, err := vfs.NewMapLayer(m)
@@ -96,23 +59,23 @@ func tarFixture(t testing.TB, keep func(string) bool) sys.FS {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for _, e := range fixture {
-		if !keep(e.path) {
+	for _, e := range vfstest.Fixture() {
+		if !keep(e.Path) {
 			continue
 		}
-		h := &tar.Header{Name: e.path, Mode: 0o644, ModTime: fixtureTime, Format: tar.FormatPAX}
+		h := &tar.Header{Name: e.Path, Mode: 0o644, ModTime: fixtureTime, Format: tar.FormatPAX}
 		switch {
-		case e.dir:
-			h.Typeflag, h.Name, h.Mode = tar.TypeDir, e.path+"/", 0o755
-		case e.link != "":
-			h.Typeflag, h.Linkname = tar.TypeSymlink, e.link
+		case e.Dir:
+			h.Typeflag, h.Name, h.Mode = tar.TypeDir, e.Path+"/", 0o755
+		case e.Link != "":
+			h.Typeflag, h.Linkname = tar.TypeSymlink, e.Link
 		default:
-			h.Typeflag, h.Size = tar.TypeReg, int64(len(e.data))
+			h.Typeflag, h.Size = tar.TypeReg, int64(len(e.Data))
 		}
 		if err := tw.WriteHeader(h); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tw.Write([]byte(e.data)); err != nil {
+		if _, err := tw.Write([]byte(e.Data)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -229,43 +192,36 @@ func vfsConfig(t testing.TB, fsys sys.FS) wazero.FSConfig {
 	return cfg
 }
 
-var guests = []string{"c/fsops", "go/fsops"}
-
-// TestConformance runs the same guests over every layer and compares each
-// transcript with the one on a host directory through wazero's DirFS.
+// TestConformance runs vfstest over every layer: the scripted sys.FS
+// calls and the fsops guests (C and Go), each compared with wazero's DirFS
+// on a host directory.
 func TestConformance(t *testing.T) {
-	r := newRunner(t)
-	for _, guest := range guests {
-		t.Run(guest, func(t *testing.T) {
-			want := map[string]string{}
-			for _, phase := range []string{"read", "write", "cow"} {
-				want[phase] = r.run(t, guest, dirFSConfig(hostFixture(t)), phase, "/m")
-			}
-			want["rofs"] = rofsWant[guest]
-			check := func(t *testing.T, l layer, phase string) {
-				got := r.run(t, guest, vfsConfig(t, l.new(t)), phase, "/m")
-				if got != want[phase] {
-					t.Errorf("%s on %s differs from DirFS:\n%s", phase, l.name, diff(want[phase], got))
-				}
-			}
-			for _, l := range readOnlyLayers() {
-				t.Run(l.name, func(t *testing.T) {
-					check(t, l, "read")
-					check(t, l, "rofs")
-				})
-			}
-			for _, l := range writableLayers() {
-				t.Run(l.name, func(t *testing.T) {
-					check(t, l, "read")
-					check(t, l, "write")
-					check(t, l, "cow")
-				})
-			}
-			t.Run("memfs", func(t *testing.T) {
-				check(t, layer{"memfs", func(testing.TB) sys.FS { return vfs.NewMemFS(1 << 20) }}, "write")
-			})
+	cache := wazero.NewCompilationCache()
+	t.Cleanup(func() { cache.Close(context.Background()) })
+	var guests []vfstest.Guest
+	for _, g := range []string{"c/fsops", "go/fsops"} {
+		guests = append(guests, vfstest.Guest{Name: g, Wasm: testenv.GuestBytes(t, g), ReadOnly: rofsWant[g]})
+	}
+	withGuests := vfstest.Guests(cache, guests...)
+	for _, l := range readOnlyLayers() {
+		t.Run(l.name, func(t *testing.T) {
+			vfstest.TestFS(t, func() sys.FS { return l.new(t) }, vfstest.ReadOnly(), withGuests)
 		})
 	}
+	for _, l := range writableLayers() {
+		t.Run(l.name, func(t *testing.T) {
+			vfstest.TestFS(t, func() sys.FS { return l.new(t) }, withGuests)
+		})
+	}
+	t.Run("memfs", func(t *testing.T) {
+		vfstest.TestFS(t, func() sys.FS {
+			m := vfs.NewMemFS(1 << 20)
+			if err := vfstest.Populate(m, vfstest.Fixture()); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}, withGuests)
+	})
 }
 
 // rofsWant is what Linux answers on a read-only mount: every change is
@@ -305,25 +261,6 @@ truncate: EROFS
 utimensat: EROFS
 cat hello.txt: n=13 "hello, world\x0a"
 `
-
-// diff shows the lines of got that differ from want.
-func diff(want, got string) string {
-	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	for i := 0; i < max(len(wl), len(gl)); i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			b.WriteString("  want: " + w + "\n  got:  " + g + "\n")
-		}
-	}
-	return b.String()
-}
 
 func tarBytes(t testing.TB, files map[string][]byte) []byte {
 	t.Helper()

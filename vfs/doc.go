@@ -25,6 +25,11 @@
 //     fixed cost per file and per name).
 //   - Asset(dir): what `--asset DIR:GUEST` mounts, NewCopyOnWriteFS over
 //     NewDirLayer.
+//   - FromFS(fsys): any io/fs filesystem (embed.FS, fstest.MapFS, an
+//     os.Root's FS) as a read-only layer, like wazero's WithFSMount.
+//   - FromAfero(fsys): any afero filesystem (MemMapFs, BasePathFs, zip or
+//     tar) as a read-write layer, with POSIX checks the backends lack,
+//     errors as bare errnos and a backend's panic as EIO.
 //
 // FSConfig mounts layers at guest paths, nested mounts included
 // (/usr/local/lib and /usr/local/lib/python3.11/site-packages from two
@@ -39,8 +44,8 @@
 //
 // Every layer gives a guest the errno wazero's DirFS gives for the same
 // operation on a host directory, and EROFS for changes to a read-only one;
-// a conformance suite (the fsops guests, in C and Go) checks it on each
-// layer. Paths and links never lead outside a layer: such an attempt fails
+// package vfstest checks it on each layer (scripted sys.FS calls and the
+// fsops guests, in C and Go), and checks a layer of your own the same way. Paths and links never lead outside a layer: such an attempt fails
 // with EPERM, and an asset source holding one is refused (ErrUnsafeEntry).
 // Errors returned to the guest are bare errnos, never host paths.
 //

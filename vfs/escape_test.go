@@ -10,9 +10,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/spf13/afero"
 	"github.com/tetratelabs/wazero/experimental/sys"
 
 	"github.com/wrun-dev/wrun/vfs"
+	"github.com/wrun-dev/wrun/vfs/vfstest"
 )
 
 // escapeFixture is a host directory holding links that lead outside it,
@@ -52,6 +54,13 @@ func TestEscapeGuest(t *testing.T) {
 		}},
 		{"asset", func(t testing.TB) sys.FS { fsys, err := vfs.Asset(hostFixture(t)); return must(t, fsys, err) }},
 		{"memfs", func(testing.TB) sys.FS { return vfs.NewMemFS(0) }},
+		{"afero-memmap", func(testing.TB) sys.FS { return vfs.FromAfero(afero.NewMemMapFs()) }},
+		{"afero-basepath", func(t testing.TB) sys.FS {
+			// a directory without links the host made: BasePathFs
+			// confines names, not links (see FromAfero)
+			return vfs.FromAfero(afero.NewBasePathFs(afero.NewOsFs(), hostFixture(t)))
+		}},
+		{"cow-fromfs", func(testing.TB) sys.FS { return vfs.NewCopyOnWriteFS(vfs.FromFS(vfstest.MapFS(vfstest.Fixture()))) }},
 		{"cow-tar", func(t testing.TB) sys.FS { return vfs.NewCopyOnWriteFS(tarFixture(t, all)) }},
 		{"cow-host-ro", func(t testing.TB) sys.FS {
 			fsys, err := vfs.Host(escapeFixture(t.(*testing.T)), true)

@@ -2,7 +2,9 @@ package vfs_test
 
 import (
 	"fmt"
+	"testing/fstest"
 
+	"github.com/spf13/afero"
 	"github.com/tetratelabs/wazero/experimental/sys"
 
 	"github.com/wrun-dev/wrun/vfs"
@@ -55,4 +57,43 @@ func ExampleNewMountFS() {
 	// libz.a ----------
 	// python3.11 d---------
 	// true
+}
+
+// An io/fs filesystem is a read-only layer; an overlay makes it writable
+// per instance.
+func ExampleFromFS() {
+	layer := vfs.FromFS(fstest.MapFS{"etc/motd": {Data: []byte("welcome\n")}})
+	st, _ := layer.Stat("etc/motd")
+	fmt.Println(st.Size)
+	fmt.Println(layer.Unlink("etc/motd"))
+
+	instance := vfs.NewCopyOnWriteFS(layer)
+	fmt.Println(instance.Unlink("etc/motd") == 0)
+	// Output:
+	// 8
+	// read-only file system
+	// true
+}
+
+// An afero filesystem is a read-write layer; what the backend cannot
+// express (MemMapFs: hard and symbolic links) fails with ENOSYS, and POSIX
+// rules hold even where the backend would not check them.
+func ExampleFromAfero() {
+	store := afero.NewMemMapFs()
+	layer := vfs.FromAfero(store)
+	f, _ := layer.OpenFile("report.txt", sys.O_WRONLY|sys.O_CREAT, 0o644)
+	f.Write([]byte("done\n"))
+	f.Close()
+
+	data, _ := afero.ReadFile(store, "/report.txt")
+	fmt.Print(string(data))
+	fmt.Println(layer.Link("report.txt", "copy.txt"))
+	fmt.Println(layer.Symlink("report.txt", "latest"))
+	layer.Mkdir("d", 0o755)
+	fmt.Println(layer.Rename("d", "d/e"))
+	// Output:
+	// done
+	// functionality not supported
+	// functionality not supported
+	// invalid argument
 }

@@ -1,0 +1,82 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"testing/fstest"
+
+	"github.com/spf13/afero"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wrun-dev/wrun/runtime"
+	"github.com/wrun-dev/wrun/vfs"
+)
+
+// Any io/fs filesystem (an embed.FS, a fstest.MapFS, an os.Root's FS) is a
+// read-only layer: the guest reads it, and a write fails with EROFS.
+func ExampleRunConfig_WithMount_fromFS() {
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	prog, err := rt.CompileFile(ctx, "../.build/testdata/c/cat.wasm")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	files := fstest.MapFS{
+		"greeting.txt":   {Data: []byte("hello from an fs.FS\n")},
+		"docs/readme.md": {Data: []byte("# docs\n")},
+	}
+	cfg := runtime.NewRunConfig().WithStdout(os.Stdout).
+		WithMount(vfs.Mount{Guest: "/data", FS: vfs.FromFS(files)})
+	if err := prog.Run(ctx, cfg.WithArgs("/data/greeting.txt", "/data/docs/")); err != nil {
+		log.Fatal(err)
+	}
+	err = prog.Run(ctx, cfg.WithArgs("-w", "/data/new.txt", "x"))
+	var exit *sys.ExitError
+	if errors.As(err, &exit) {
+		fmt.Println("exit code", exit.ExitCode())
+	}
+	// Output:
+	// hello from an fs.FS
+	// /data/docs/readme.md
+	// write /data/new.txt: Read-only file system
+	// exit code 1
+}
+
+// An afero filesystem a service already uses is mounted read-write: what
+// the guest writes is in the afero filesystem afterwards.
+func ExampleRunConfig_WithMount_fromAfero() {
+	ctx := context.Background()
+	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	prog, err := rt.CompileFile(ctx, "../.build/testdata/c/cat.wasm")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	store := afero.NewMemMapFs()
+	afero.WriteFile(store, "/in.txt", []byte("from the service\n"), 0o644)
+	cfg := runtime.NewRunConfig().WithStdout(os.Stdout).
+		WithMount(vfs.Mount{Guest: "/data", FS: vfs.FromAfero(store)}).
+		WithArgs("/data/in.txt", "-w", "/data/out.txt", "from the guest\n", "/data/")
+	if err := prog.Run(ctx, cfg); err != nil {
+		log.Fatal(err)
+	}
+	out, _ := afero.ReadFile(store, "/out.txt")
+	fmt.Print(string(out))
+	// Output:
+	// from the service
+	// /data/in.txt
+	// /data/out.txt
+	// from the guest
+}

@@ -12,7 +12,8 @@ import (
 )
 
 // TestCredentialWiring: credentials come from config.toml's auth when set,
-// else from the docker config (DOCKER_CONFIG) and its helpers.
+// else from Options.Credentials (here the docker config, DOCKER_CONFIG, and
+// its helpers), and never from the docker config unasked.
 func TestCredentialWiring(t *testing.T) {
 	docker := t.TempDir()
 	cfg := `{"auths":{"registry.example.com":{"auth":"` + base64.StdEncoding.EncodeToString([]byte("alice:s3cret")) + `"}}}`
@@ -24,12 +25,23 @@ func TestCredentialWiring(t *testing.T) {
 	if err := os.WriteFile(h.Config(), []byte("[registry.\"static.example.com\".oci]\nauth = { username = \"bob\", password = \"pw\" }\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c, _ := newClient(t, Options{Home: h})
-	for host, want := range map[string]auth.Credential{
+	c, _ := newClient(t, Options{Home: h.Data, Credentials: DockerCredentials()})
+	checkCredentials(t, c, map[string]auth.Credential{
 		"registry.example.com": {Username: "alice", Password: "s3cret"},
 		"static.example.com":   {Username: "bob", Password: "pw"},
 		"other.example.com":    auth.EmptyCredential,
-	} {
+	})
+	// Without Options.Credentials the library reads no docker config.
+	c, _ = newClient(t, Options{Home: h.Data})
+	checkCredentials(t, c, map[string]auth.Credential{
+		"registry.example.com": auth.EmptyCredential,
+		"static.example.com":   {Username: "bob", Password: "pw"},
+	})
+}
+
+func checkCredentials(t *testing.T, c *Client, hosts map[string]auth.Credential) {
+	t.Helper()
+	for host, want := range hosts {
 		tgt, err := c.config.RegistryTarget(host, "")
 		if err != nil {
 			t.Fatal(err)
@@ -39,9 +51,11 @@ func TestCredentialWiring(t *testing.T) {
 			t.Fatal(err)
 		}
 		ac := s.(*remote.Repository).Client.(*auth.Client)
-		got, err := ac.Credential(context.Background(), host)
-		if err != nil {
-			t.Fatal(err)
+		got := auth.EmptyCredential // no Credential function: anonymous
+		if ac.Credential != nil {
+			if got, err = ac.Credential(context.Background(), host); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if got != want {
 			t.Errorf("%s: credential %+v, want %+v", host, got, want)

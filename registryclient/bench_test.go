@@ -15,13 +15,13 @@ import (
 func BenchmarkPull(b *testing.B) {
 	reg := registrytest.Start(b)
 	const size = 16 << 20
-	pub, _ := newClient(b, Options{Home: testHome(b), Registry: reg.Host})
+	pub, _ := newClient(b, Options{Home: testHome(b).Data, Registry: reg.Host})
 	publishDir(b, pub, bigAssets(b, "example:big", "1.0.0", size, 5))
 	b.SetBytes(size)
 	b.ResetTimer()
 	for b.Loop() {
 		b.StopTimer()
-		c, _ := newClient(b, Options{Home: testHome(b), Registry: reg.Host})
+		c, _ := newClient(b, Options{Home: testHome(b).Data, Registry: reg.Host})
 		b.StartTimer()
 		if _, err := c.Pull(context.Background(), "example:big@1.0.0"); err != nil {
 			b.Fatal(err)
@@ -33,12 +33,12 @@ func BenchmarkPull(b *testing.B) {
 func BenchmarkPullWarm(b *testing.B) {
 	reg := registrytest.Start(b)
 	h := testHome(b)
-	c, ct := newClient(b, Options{Home: h, Registry: reg.Host})
+	c, ct := newClient(b, Options{Home: h.Data, Registry: reg.Host})
 	publishDir(b, c, plainPackage(b, "example:hello", "1.0.0"))
 	mustPull(b, c, "example:hello@1.0.0")
 	before := ct.n.Load()
 	for b.Loop() {
-		c, _ := New(Options{Home: h, Registry: reg.Host, HTTPClient: &http.Client{Transport: ct}})
+		c, _ := New(Options{Home: h.Data, Registry: reg.Host, HTTPClient: &http.Client{Transport: ct}})
 		if _, err := c.Pull(context.Background(), "example:hello@1.0.0"); err != nil {
 			b.Fatal(err)
 		}
@@ -52,7 +52,7 @@ func BenchmarkPullWarm(b *testing.B) {
 func BenchmarkSharedDependency(b *testing.B) {
 	reg := registrytest.Start(b)
 	const size = 16 << 20
-	pub, _ := newClient(b, Options{Home: testHome(b), Registry: reg.Host})
+	pub, _ := newClient(b, Options{Home: testHome(b).Data, Registry: reg.Host})
 	publishDir(b, pub, bigAssets(b, "example:stdlib", "1.0.0", size, 6))
 	publishDir(b, pub, runtimePackage(b, "1.0.0"))
 	for _, name := range []string{"example:one", "example:two"} {
@@ -62,9 +62,9 @@ func BenchmarkSharedDependency(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		h := testHome(b)
-		c1, ct1 := newClient(b, Options{Home: h, Registry: reg.Host})
+		c1, ct1 := newClient(b, Options{Home: h.Data, Registry: reg.Host})
 		mustPull(b, c1, "example:one@1.0.0")
-		c2, ct2 := newClient(b, Options{Home: h, Registry: reg.Host})
+		c2, ct2 := newClient(b, Options{Home: h.Data, Registry: reg.Host})
 		b.StartTimer()
 		mustPull(b, c2, "example:two@1.0.0")
 		first, second = ct1.bytes.Load(), ct2.bytes.Load()

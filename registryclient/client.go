@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,25 +25,37 @@ import (
 )
 
 // Options configure a Client. The zero value is the default: state under
-// home.Locate(), config.toml from there, the registry from config.toml or
-// WRUN_REGISTRY, online, no progress output.
+// wrun's home directory (WRUN_HOME, else the XDG data and cache
+// directories), config.toml from there, the registry config.toml names,
+// online, no credentials but config.toml's, no progress reports.
+//
+// A Client reads no other ambient configuration: the command line reads
+// WRUN_REGISTRY and the docker credentials and passes them in (Registry,
+// Credentials), as go-containerregistry and oras-go leave that to their
+// callers.
 type Options struct {
-	// Home locates the store, config, keys and cache. Zero: home.Locate().
-	Home home.Dirs
-	// ConfigPath is config.toml (--config). Zero: Home.Config().
+	// Home is the directory that holds all of wrun's state, as WRUN_HOME
+	// does: the embedded store, config.toml, keys, and under cache/ the
+	// blobs and extracted packages. Zero: WRUN_HOME, else the XDG
+	// directories.
+	Home string
+	// ConfigPath is config.toml (--config). Zero: config.toml in Home.
 	ConfigPath string
 	// Registry overrides the registry of every package for this client
-	// (--registry): a name from config.toml, a host[:port], "local" (the
-	// embedded store) or a path to an OCI layout. Zero: $WRUN_REGISTRY,
-	// then config.toml.
+	// (--registry, WRUN_REGISTRY on the command line): a name from
+	// config.toml, a host[:port], "local" (the embedded store) or a path to
+	// an OCI layout. Zero: config.toml.
 	Registry string
 	// Offline refuses every network request; only cached packages resolve.
 	Offline bool
 	// Refresh ignores wrun.lock and cached resolutions and re-resolves.
 	Refresh bool
-	// Progress receives progress bars for transfers that take more than
-	// about a second, when it is a terminal. Nil: no output.
-	Progress io.Writer
+	// Progress follows every transfer (the command line draws bars on a
+	// terminal with it). Nil: no reports.
+	Progress Progress
+	// Credentials are used for registries config.toml gives no auth for,
+	// e.g. DockerCredentials(). Nil: none (anonymous access).
+	Credentials credentials.Store
 	// HTTPClient is the base client for remote registries. Zero: a client
 	// over http.DefaultTransport.
 	HTTPClient *http.Client
@@ -66,22 +77,18 @@ type Client struct {
 	http   *http.Client
 	creds  credentials.Store
 
-	cleanupOnce sync.Once
-	mu          sync.Mutex
-	stores      map[string]Store
-	tags        map[string][]string // per target key + repo, for one client
+	cleanup *sync.Once // shared by the Clients derived from one
+	mu      sync.Mutex
+	stores  map[string]Store
+	tags    map[string][]string // per target key + repo, for one client
 }
 
 // New returns a Client. It reads config.toml and fails on a malformed one;
 // it touches no network.
 func New(opts Options) (*Client, error) {
-	dirs := opts.Home
-	if dirs.Data == "" || dirs.Cache == "" {
-		d, err := home.Locate()
-		if err != nil {
-			return nil, err
-		}
-		dirs = d
+	dirs, err := locateHome(opts.Home)
+	if err != nil {
+		return nil, err
 	}
 	cfgPath := opts.ConfigPath
 	if cfgPath == "" {
@@ -90,9 +97,6 @@ func New(opts Options) (*Client, error) {
 	cfg, err := LoadConfig(cfgPath)
 	if err != nil {
 		return nil, err
-	}
-	if opts.Registry == "" {
-		opts.Registry = os.Getenv("WRUN_REGISTRY")
 	}
 	cfgTimeouts, _ := cfg.Network.timeouts() // checked by LoadConfig
 	timeouts := opts.Timeouts.or(cfgTimeouts).or(defaultTimeouts)
@@ -107,18 +111,27 @@ func New(opts Options) (*Client, error) {
 	hc := *base
 	hc.Transport = &transport{base: rt, offline: opts.Offline, timeouts: timeouts}
 	c := &Client{
-		opts:   opts,
-		dirs:   dirs,
-		config: cfg,
-		cache:  newCache(dirs.Blobs(), filepath.Join(dirs.Cache, "refs")),
-		http:   &hc,
-		stores: map[string]Store{},
-		tags:   map[string][]string{},
+		opts:    opts,
+		dirs:    dirs,
+		config:  cfg,
+		cache:   newCache(dirs.Blobs(), filepath.Join(dirs.Cache, "refs")),
+		http:    &hc,
+		stores:  map[string]Store{},
+		tags:    map[string][]string{},
+		cleanup: new(sync.Once),
 	}
 	if !opts.Offline {
-		c.creds = dockerCredentials()
+		c.creds = opts.Credentials
 	}
 	return c, nil
+}
+
+// locateHome is the state directory dir, or the environment's when dir is "".
+func locateHome(dir string) (home.Dirs, error) {
+	if dir != "" {
+		return home.At(dir), nil
+	}
+	return home.Locate()
 }
 
 // lockCache takes the cache-wide lock: shared by every Pull and Publish
@@ -379,4 +392,45 @@ func (c *Client) Reference(name, version string) (string, error) {
 		return t.Layout + ":" + t.Repository(n) + ":" + VersionTag(version), nil
 	}
 	return t.Reference(n, version), nil
+}
+
+// Offline returns a Client like c, sharing its configuration, cache and
+// credentials, that makes no network request (Options.Offline), for one
+// call's worth of work; c is unchanged.
+func (c *Client) Offline() *Client {
+	o := c.opts
+	o.Offline = true
+	return c.derive(o)
+}
+
+// Refresh returns a Client like c that ignores wrun.lock and cached
+// resolutions (Options.Refresh); c is unchanged.
+func (c *Client) Refresh() *Client {
+	o := c.opts
+	o.Refresh = true
+	return c.derive(o)
+}
+
+// derive is a Client with options o over c's configuration, cache and
+// HTTP client.
+func (c *Client) derive(o Options) *Client {
+	d := &Client{
+		opts:    o,
+		dirs:    c.dirs,
+		config:  c.config,
+		cache:   c.cache,
+		http:    c.http,
+		creds:   c.creds,
+		cleanup: c.cleanup,
+		stores:  map[string]Store{},
+		tags:    map[string][]string{},
+	}
+	if o.Offline && !c.opts.Offline {
+		hc := *c.http
+		tr := *hc.Transport.(*transport)
+		tr.offline = true
+		hc.Transport = &tr
+		d.http, d.creds = &hc, nil
+	}
+	return d
 }

@@ -28,7 +28,7 @@ func bigAssets(t testing.TB, name, version string, size int, seed int64) string 
 func TestConcurrentPulls(t *testing.T) {
 	reg := registrytest.Start(t)
 	h := testHome(t)
-	pub, _ := newClient(t, Options{Home: testHome(t), Registry: reg.Host})
+	pub, _ := newClient(t, Options{Home: testHome(t).Data, Registry: reg.Host})
 	const size = 12 << 20
 	publishDir(t, pub, bigAssets(t, "example:big", "1.0.0", size, 1))
 
@@ -40,7 +40,7 @@ func TestConcurrentPulls(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := New(Options{Home: h, Registry: reg.Host, HTTPClient: &http.Client{Transport: ct}})
+			c, err := New(Options{Home: h.Data, Registry: reg.Host, HTTPClient: &http.Client{Transport: ct}})
 			if err != nil {
 				errs[i] = err
 				return
@@ -66,7 +66,7 @@ func TestConcurrentPulls(t *testing.T) {
 		t.Errorf("16 concurrent pulls transferred %d bytes; the %d-byte layer should be fetched once", got, size)
 	}
 	t.Logf("16 concurrent pulls of a %d-byte package: %d requests, %d bytes", size, ct.n.Load(), ct.bytes.Load())
-	c, _ := newClient(t, Options{Home: h, Registry: reg.Host})
+	c, _ := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	if ps := c.cache.partials(); len(ps) != 0 {
 		t.Fatalf("partials left: %v", ps)
 	}
@@ -75,7 +75,7 @@ func TestConcurrentPulls(t *testing.T) {
 func TestSharedBlobsFetchedOnce(t *testing.T) {
 	reg := registrytest.Start(t)
 	h := testHome(t)
-	pub, _ := newClient(t, Options{Home: testHome(t), Registry: reg.Host})
+	pub, _ := newClient(t, Options{Home: testHome(t).Data, Registry: reg.Host})
 	const size = 8 << 20
 	publishDir(t, pub, bigAssets(t, "example:stdlib", "1.0.0", size, 2))
 	publishDir(t, pub, runtimePackage(t, "1.0.0"))
@@ -87,15 +87,15 @@ func TestSharedBlobsFetchedOnce(t *testing.T) {
 		dir := bigAssets(t, name, "1.0.0", size, 3)
 		publishDir(t, pub, dir)
 	}
-	c1, ct1 := newClient(t, Options{Home: h, Registry: reg.Host})
+	c1, ct1 := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	mustPull(t, c1, "example:one@1.0.0")
-	c2, ct2 := newClient(t, Options{Home: h, Registry: reg.Host})
+	c2, ct2 := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	mustPull(t, c2, "example:two@1.0.0")
 	t.Logf("first app: %d bytes; second app sharing the %d-byte dependency: %d bytes", ct1.bytes.Load(), size, ct2.bytes.Load())
 	if ct1.bytes.Load() < size || ct2.bytes.Load() > 64<<10 {
 		t.Errorf("first pull %d bytes, second %d bytes: the shared dependency must not be fetched again", ct1.bytes.Load(), ct2.bytes.Load())
 	}
-	c3, ct3 := newClient(t, Options{Home: h, Registry: reg.Host})
+	c3, ct3 := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	mustPull(t, c3, "example:copy-a@1.0.0")
 	before := ct3.bytes.Load()
 	mustPull(t, c3, "example:copy-b@1.0.0")
@@ -145,7 +145,7 @@ func TestKillHelper(t *testing.T) {
 	if os.Getenv("WRUN_KILL_HELPER") == "" {
 		return
 	}
-	c, err := New(Options{Home: testHomeAt(os.Getenv("WRUN_KILL_HOME")), Registry: os.Getenv("WRUN_KILL_REGISTRY"), HTTPClient: &http.Client{Transport: stallingTransport{http.DefaultTransport}}})
+	c, err := New(Options{Home: testHomeAt(os.Getenv("WRUN_KILL_HOME")).Data, Registry: os.Getenv("WRUN_KILL_REGISTRY"), HTTPClient: &http.Client{Transport: stallingTransport{http.DefaultTransport}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestKillHelper(t *testing.T) {
 
 func TestKilledPull(t *testing.T) {
 	reg := registrytest.Start(t)
-	pub, _ := newClient(t, Options{Home: testHome(t), Registry: reg.Host})
+	pub, _ := newClient(t, Options{Home: testHome(t).Data, Registry: reg.Host})
 	publishDir(t, pub, bigAssets(t, "example:big", "1.0.0", 12<<20, 4))
 	hd := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKillHelper$", "-test.v")
@@ -184,7 +184,7 @@ func TestKilledPull(t *testing.T) {
 	}
 	cmd.Wait()
 
-	c, _ := newClient(t, Options{Home: testHomeAt(hd), Registry: reg.Host})
+	c, _ := newClient(t, Options{Home: testHomeAt(hd).Data, Registry: reg.Host})
 	if len(c.cache.partials()) == 0 {
 		t.Fatal("the killed pull left no temp file: the test did not kill it mid-blob")
 	}

@@ -17,9 +17,9 @@ import (
 )
 
 // LocalRegistry is the name of the embedded default registry: the OCI
-// image-layout directory home.Dirs.Store(). It is used when config.toml names
-// no registry for a package, and may be named in config.toml, --registry or
-// WRUN_REGISTRY.
+// image-layout directory store/ in the home directory (Options.Home). It is
+// used when config.toml names no registry for a package, and may be named
+// in config.toml or Options.Registry (--registry, WRUN_REGISTRY).
 const LocalRegistry = "local"
 
 // Config is config.toml, in the wasm-pkg-tools (wkg) format, so a wkg config
@@ -242,8 +242,9 @@ func (t Target) Reference(n Name, version string) string {
 
 // Resolve maps a package to its target: package_registry_overrides, then
 // namespace_registries, then default_registry, then the embedded local
-// store. A non-empty override replaces all of them (--registry,
-// WRUN_REGISTRY); it is a registry name or a path to an OCI layout.
+// store. A non-empty override replaces all of them (Options.Registry:
+// --registry, WRUN_REGISTRY); it is a registry name or a path to an OCI
+// layout.
 func (c *Config) Resolve(n Name, override, store string) (Target, error) {
 	var m RegistryMapping
 	switch {

@@ -21,10 +21,12 @@
 // namespace_registries, then default_registry) and a package to the OCI
 // reference <host>/<prefix><namespace>/<name>:<version>. With no config,
 // every package lives in the embedded local store, an OCI image layout at
-// home.Dirs.Store(): publishing and running need no server. Options.Registry
-// (--registry) or $WRUN_REGISTRY sends every package of one command to one
-// registry. Remote registries are reached through oras-go with the user's
-// docker credentials and credential helpers (or the auth in config.toml);
+// store/ in the home directory (Options.Home): publishing and running need
+// no server. Options.Registry (--registry, or $WRUN_REGISTRY, which only
+// the command line reads) sends every package of one client to one
+// registry. Remote registries are reached through oras-go with the auth in
+// config.toml, else Options.Credentials (the command line passes
+// DockerCredentials: the user's docker logins and credential helpers);
 // plain HTTP is used only for loopback hosts and protocol = "http".
 //
 // Artifacts (README.md, "wrun package artifacts"): a package that is only a wasm is published as an
@@ -37,7 +39,7 @@
 // Pull and compared with the announced content digest, and the signature is
 // checked against the keys trusted for the namespace (bundle.TrustStore).
 //
-// Cache (home.Dirs.Cache()): blobs are content-addressed and shared by every
+// Cache (cache/ in the home directory): blobs are content-addressed and shared by every
 // package, written to a temp file while hashed and renamed into place;
 // concurrent processes fetch each blob once (a per-blob lock) and a process
 // killed mid-pull leaves a temp file the next pull removes. An extracted
@@ -71,7 +73,7 @@
 // page seen before (a looping Link: rel="next") or past 10,000 pages or
 // 1,048,576 entries.
 //
-// Progress: with Options.Progress set to a terminal, transfers that last
-// more than a second draw a bar (humanized sizes); otherwise nothing is
-// written.
+// Progress: Options.Progress is told when each transfer starts, its total
+// size and every byte moved; the client itself writes nothing (the command
+// line draws bars on a terminal).
 package registryclient

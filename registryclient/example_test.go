@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/wrun-dev/wrun/bundle"
-	"github.com/wrun-dev/wrun/internal/home"
 	"github.com/wrun-dev/wrun/registryclient"
 )
 
@@ -34,7 +33,7 @@ wasm = "component.wasm"
 	os.WriteFile(filepath.Join(dir, "component.wasm"), []byte("\x00asm\x01\x00\x00\x00"), 0o644)
 
 	c, err := registryclient.New(registryclient.Options{
-		Home: home.Dirs{Data: tmp, Cache: filepath.Join(tmp, "cache")},
+		Home: tmp, // all of wrun's state; the default is WRUN_HOME or the XDG directories
 	})
 	if err != nil {
 		log.Fatal(err)

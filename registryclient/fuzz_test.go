@@ -34,7 +34,7 @@ func FuzzExtract(f *testing.F) {
 	f.Add("component.wasm", "data", sparseTar(1<<20))
 
 	home := testHome(f)
-	c, err := New(Options{Home: home})
+	c, err := New(Options{Home: home.Data})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -38,8 +38,8 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func newClient(t testing.TB, opts Options) (*Client, *countingTransport) {
 	t.Helper()
-	if opts.Home.Data == "" {
-		opts.Home = testHome(t)
+	if opts.Home == "" {
+		opts.Home = testHome(t).Data
 	}
 	ct := &countingTransport{base: http.DefaultTransport}
 	if opts.HTTPClient == nil {

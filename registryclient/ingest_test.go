@@ -13,7 +13,7 @@ import (
 // file written to just now (another tool may be writing it) stays.
 func TestPublishCleansIngest(t *testing.T) {
 	h := testHome(t)
-	c, _ := newClient(t, Options{Home: h})
+	c, _ := newClient(t, Options{Home: h.Data})
 	publishDir(t, c, plainPackage(t, "example:hello", "1.0.0"))
 	ingest := filepath.Join(h.Store(), "ingest")
 	if err := os.MkdirAll(ingest, 0o755); err != nil {
@@ -30,7 +30,7 @@ func TestPublishCleansIngest(t *testing.T) {
 	if err := os.Chtimes(orphan, old, old); err != nil {
 		t.Fatal(err)
 	}
-	c, _ = newClient(t, Options{Home: h})
+	c, _ = newClient(t, Options{Home: h.Data})
 	publishDir(t, c, plainPackage(t, "example:hello", "1.1.0"))
 	if _, err := os.Stat(orphan); !os.IsNotExist(err) {
 		t.Errorf("the killed publish's ingest file is still there: %v", err)

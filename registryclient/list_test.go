@@ -51,7 +51,7 @@ func TestList(t *testing.T) {
 
 func TestCacheListPrune(t *testing.T) {
 	h := testHome(t)
-	c, _ := newClient(t, Options{Home: h})
+	c, _ := newClient(t, Options{Home: h.Data})
 	publishDir(t, c, plainPackage(t, "example:hello", "1.0.0"))
 	mustPull(t, c, "example:hello@1.0.0")
 	info, err := c.CacheList(context.Background())
@@ -84,16 +84,16 @@ func TestSignatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
-	signer, _ := newClient(t, Options{Home: testHome(t), Registry: reg.Host, SignKey: key})
-	plain, _ := newClient(t, Options{Home: testHome(t), Registry: reg.Host})
-	wrongSigner, _ := newClient(t, Options{Home: testHome(t), Registry: reg.Host, SignKey: otherKey})
+	signer, _ := newClient(t, Options{Home: testHome(t).Data, Registry: reg.Host, SignKey: key})
+	plain, _ := newClient(t, Options{Home: testHome(t).Data, Registry: reg.Host})
+	wrongSigner, _ := newClient(t, Options{Home: testHome(t).Data, Registry: reg.Host, SignKey: otherKey})
 	publishDir(t, signer, plainPackage(t, "example:signed", "1.0.0"))
 	publishDir(t, signer, assetsPackage(t, "example:signedlib", "1.0.0", nil))
 	publishDir(t, plain, plainPackage(t, "example:unsigned", "1.0.0"))
 	publishDir(t, wrongSigner, plainPackage(t, "example:forged", "1.0.0"))
 
 	// No trusted key: everything runs, nothing is "verified".
-	c, _ := newClient(t, Options{Home: h, Registry: reg.Host})
+	c, _ := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	if r := mustPull(t, c, "example:signed@1.0.0"); !r.Root.Verification.Signed || r.Root.Verification.Verified {
 		t.Fatalf("untrusted signed package: %+v", r.Root.Verification)
 	}

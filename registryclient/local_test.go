@@ -99,21 +99,6 @@ to = "/static"
 	}
 }
 
-func TestRegistryEnvAndQuietProgress(t *testing.T) {
-	var progress bytes.Buffer
-	store := filepath.Join(t.TempDir(), "layout")
-	t.Setenv("WRUN_REGISTRY", store)
-	c, _ := newClient(t, Options{Progress: &progress})
-	publishDir(t, c, plainPackage(t, "example:hello", "1.0.0"))
-	mustPull(t, c, "example:hello@1.0.0")
-	if _, err := os.Stat(filepath.Join(store, "index.json")); err != nil {
-		t.Fatalf("WRUN_REGISTRY=%s was not used: %v", store, err)
-	}
-	if progress.Len() != 0 {
-		t.Fatalf("progress written to a non-terminal: %q", progress.String())
-	}
-}
-
 func TestPublishBundleFile(t *testing.T) {
 	c, _ := newClient(t, Options{})
 	dir := plainPackage(t, "example:hello", "1.0.0")
@@ -145,11 +130,11 @@ func TestPublishBundleFile(t *testing.T) {
 
 func TestReference(t *testing.T) {
 	h := testHome(t)
-	c, _ := newClient(t, Options{Home: h})
+	c, _ := newClient(t, Options{Home: h.Data})
 	if got, _ := c.Reference("example:hello", "1.0.0"); got != h.Store()+":example/hello:1.0.0" {
 		t.Errorf("local Reference = %s", got)
 	}
-	c, _ = newClient(t, Options{Home: h, Registry: "127.0.0.1:5000"})
+	c, _ = newClient(t, Options{Home: h.Data, Registry: "127.0.0.1:5000"})
 	if got, _ := c.Reference("example:hello", "1.0.0"); got != "127.0.0.1:5000/example/hello:1.0.0" {
 		t.Errorf("remote Reference = %s", got)
 	}

@@ -46,7 +46,7 @@ func fullBacklog(t *testing.T) string {
 
 func TestTimeoutConnect(t *testing.T) {
 	host := fullBacklog(t)
-	c, err := New(Options{Home: testHome(t), Registry: host, Timeouts: Timeouts{Connect: 200 * time.Millisecond}})
+	c, err := New(Options{Home: testHome(t).Data, Registry: host, Timeouts: Timeouts{Connect: 200 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,98 +1,64 @@
 package registryclient
 
 import (
-	"fmt"
-	"io"
-	"os"
-	"sync"
-	"sync/atomic"
-	"time"
-
-	"github.com/dustin/go-humanize"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 )
 
-// progressDelay is how long a transfer runs before its bar appears.
-const progressDelay = time.Second
-
-// progress counts transferred bytes and, when the writer is a terminal and
-// the transfer outlasts progressDelay, draws a bar with humanized sizes.
-// Otherwise it writes nothing.
-type progress struct {
-	n     atomic.Int64
-	total atomic.Int64 // 0: unknown
-	stop  chan struct{}
-	wg    sync.WaitGroup
+// Progress follows a Client's transfers (Options.Progress), e.g. to draw
+// progress bars: the command line draws them on a terminal. registryclient
+// itself writes nothing, so an embedder's build carries no terminal code.
+type Progress interface {
+	// Start is called as a transfer begins; what names it (a reference,
+	// or "publishing " and one). The Transfer it returns follows it.
+	Start(what string) Transfer
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
+// Transfer follows one transfer. Its methods may be called from several
+// goroutines at once.
+type Transfer interface {
+	// SetTotal gives the expected size in bytes, once known.
+	SetTotal(bytes int64)
+	// Add counts bytes moved.
+	Add(bytes int64)
+	// Done is called once, when the transfer ends, whether it succeeded.
+	Done()
 }
 
-// newProgress starts progress for one transfer. m, when known, gives the
+// progress is one transfer's Transfer, or nothing when the client has no
+// Progress.
+type progress struct{ t Transfer }
+
+// newProgress starts following one transfer. m, when known, gives the
 // total size.
 func (c *Client) newProgress(what string, m *ocispec.Manifest) *progress {
-	p := &progress{stop: make(chan struct{})}
-	p.setTotal(m)
-	w := c.opts.Progress
-	if w == nil || !isTerminal(w) {
-		return p
+	p := &progress{}
+	if c.opts.Progress != nil {
+		p.t = c.opts.Progress.Start(what)
 	}
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		select {
-		case <-p.stop:
-			return
-		case <-time.After(progressDelay):
-		}
-		max := p.total.Load()
-		if max <= 0 {
-			max = -1
-		}
-		bar := progressbar.NewOptions64(max,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(what),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionClearOnFinish(),
-		)
-		t := time.NewTicker(100 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-p.stop:
-				_ = bar.Set64(p.n.Load())
-				_ = bar.Finish()
-				fmt.Fprintf(w, "%s: %s\n", what, humanize.IBytes(uint64(p.n.Load())))
-				return
-			case <-t.C:
-				_ = bar.Set64(p.n.Load())
-			}
-		}
-	}()
+	p.setTotal(m)
 	return p
 }
 
-func (p *progress) add(n int64) { p.n.Add(n) }
+func (p *progress) add(n int64) {
+	if p.t != nil {
+		p.t.Add(n)
+	}
+}
 
 // setTotal sets the expected size from a manifest (nil: unknown).
 func (p *progress) setTotal(m *ocispec.Manifest) {
-	if m == nil {
+	if m == nil || p.t == nil {
 		return
 	}
 	total := m.Config.Size
 	for _, l := range m.Layers {
 		total += l.Size
 	}
-	p.total.Store(total)
+	p.t.SetTotal(total)
 }
 
 func (p *progress) done() {
-	close(p.stop)
-	p.wg.Wait()
+	if p.t != nil {
+		p.t.Done()
+	}
 }

@@ -11,7 +11,7 @@ import (
 // pulls in progress and pulls that start meanwhile wait for it.
 func TestPruneDuringPulls(t *testing.T) {
 	h := testHome(t)
-	pub, _ := newClient(t, Options{Home: h})
+	pub, _ := newClient(t, Options{Home: h.Data})
 	publishDir(t, pub, appPackage(t, "example:app", "1.0.0"))
 	publishDir(t, pub, plainPackage(t, "example:hello", "1.0.0"))
 	var wg sync.WaitGroup
@@ -21,7 +21,7 @@ func TestPruneDuringPulls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 15; i++ {
-				c, _ := newClient(t, Options{Home: h})
+				c, _ := newClient(t, Options{Home: h.Data})
 				for _, ref := range []string{"example:app@1.0.0", "example:hello@1.0.0"} {
 					r, err := c.Pull(context.Background(), ref)
 					if err != nil {
@@ -37,7 +37,7 @@ func TestPruneDuringPulls(t *testing.T) {
 	go func() {
 		defer wg.Done()
 		for i := 0; i < 30; i++ {
-			c, _ := newClient(t, Options{Home: h})
+			c, _ := newClient(t, Options{Home: h.Data})
 			if _, err := c.CachePrune(context.Background()); err != nil {
 				errs <- err
 				return

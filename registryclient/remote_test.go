@@ -28,11 +28,11 @@ func blobFiles(t testing.TB, c *Client) []string {
 func TestRegistryPublishPull(t *testing.T) {
 	reg := registrytest.Start(t)
 	h := testHome(t)
-	c, ct := newClient(t, Options{Home: h, Registry: reg.Host})
+	c, ct := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	dir := plainPackage(t, "example:hello", "1.0.0")
 	publishDir(t, c, dir)
 
-	c2, ct2 := newClient(t, Options{Home: h, Registry: reg.Host})
+	c2, ct2 := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	r := mustPull(t, c2, "example:hello@1.0.0")
 	got, _ := os.ReadFile(r.Root.Wasm())
 	if !bytes.Equal(got, testenv.GuestBytes(t, "c/hello")) {
@@ -42,7 +42,7 @@ func TestRegistryPublishPull(t *testing.T) {
 		t.Fatal("no HTTP request reached the registry")
 	}
 	// Warm: an exact cached version makes no request at all.
-	c3, ct3 := newClient(t, Options{Home: h, Registry: reg.Host})
+	c3, ct3 := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	mustPull(t, c3, "example:hello@1.0.0")
 	if n := ct3.n.Load(); n != 0 {
 		t.Fatalf("warm pull of an exact version made %d requests, want 0", n)
@@ -53,7 +53,7 @@ func TestRegistryPublishPull(t *testing.T) {
 		t.Fatalf("OCI pull named %s", r.Root.Name())
 	}
 	// Offline: cached resolves, uncached is refused before any request.
-	c4, ct4 := newClient(t, Options{Home: h, Registry: reg.Host, Offline: true})
+	c4, ct4 := newClient(t, Options{Home: h.Data, Registry: reg.Host, Offline: true})
 	mustPull(t, c4, "example:hello@1.0.0")
 	mustPull(t, c4, "example:hello@^1")
 	if _, err := c4.Pull(context.Background(), "example:hello@9.9.9"); !errors.Is(err, ErrOffline) && !errors.Is(err, ErrNotFound) {
@@ -88,13 +88,13 @@ func TestRegistryUnknown(t *testing.T) {
 func TestRegistryDown(t *testing.T) {
 	reg := registrytest.Start(t)
 	h := testHome(t)
-	c, _ := newClient(t, Options{Home: h, Registry: reg.Host})
+	c, _ := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	publishDir(t, c, plainPackage(t, "example:hello", "1.0.0"))
 	publishDir(t, c, plainPackage(t, "example:hello", "1.1.0"))
 	mustPull(t, c, "example:hello@1.0.0")
 	reg.Stop()
 
-	c2, _ := newClient(t, Options{Home: h, Registry: reg.Host})
+	c2, _ := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	mustPull(t, c2, "example:hello@1.0.0") // cached exact version still resolves
 	for _, ref := range []string{"example:hello@1.1.0", "example:hello@^1"} {
 		_, err := c2.Pull(context.Background(), ref)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -112,68 +113,107 @@ func (c *Client) Pull(ctx context.Context, ref string) (*Resolved, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.PullRef(ctx, r)
+}
+
+// PullRef is Pull of a parsed reference (see ParseRef).
+func (c *Client) PullRef(ctx context.Context, r Ref) (*Resolved, error) {
+	return c.pull(ctx, r.String(), func() (*Package, string, error) {
+		return c.pullRoot(ctx, r)
+	})
+}
+
+// PullBundle is Pull of a bundle already in memory (or anywhere an
+// io.ReaderAt reads): size bytes of ra, as `wrun build` writes a .wrun
+// file. name labels it in errors. The bundle is verified like a bundle
+// file, its signature against the namespace's trusted keys, and its
+// dependencies resolve as Pull's do. ra must stay readable, unchanged, until
+// the Resolved is closed: the package's files are read from it.
+func (c *Client) PullBundle(ctx context.Context, name string, ra io.ReaderAt, size int64) (*Resolved, error) {
+	return c.pull(ctx, name, func() (*Package, string, error) {
+		bp, err := bundle.OpenArchive(ra, size, name, bundle.Options{})
+		if err != nil {
+			return nil, "", err
+		}
+		return c.bundleRoot(bp)
+	})
+}
+
+// pull takes the cache lock, gets the root package from root, and
+// resolves its dependencies. A done ctx stops it before any work.
+func (c *Client) pull(ctx context.Context, what string, root func() (*Package, string, error)) (*Resolved, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("pulling %s: %w", what, err)
+	}
 	unlock, err := c.lockCache(false)
 	if err != nil {
-		return nil, fmt.Errorf("pulling %s: %w", ref, err)
+		return nil, fmt.Errorf("pulling %s: %w", what, err)
 	}
 	defer unlock()
-	c.cleanupOnce.Do(func() {
+	c.cleanup.Do(func() {
 		c.cache.cleanup()
 		c.cleanupExtractions()
 		cleanupIngest(c.dirs.Store())
 	})
-	var root *Package
-	lockPath := ""
+	p, lockPath, err := root()
+	if err != nil {
+		return nil, err
+	}
+	if lockPath == "" {
+		lockPath = filepath.Join(c.dirs.Cache, "locks", p.Descriptor.Digest.Encoded()+".toml")
+	}
+	return c.resolve(ctx, p, lockPath)
+}
+
+// pullRoot gets the package r names, and the path of its lock file when it
+// is not the default.
+func (c *Client) pullRoot(ctx context.Context, r Ref) (*Package, string, error) {
 	switch r.Kind {
 	case KindPath:
 		fi, err := os.Stat(r.Path)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if fi.IsDir() {
 			bp, err := bundle.LoadDir(r.Path)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
-			root = &Package{Package: bp}
-			lockPath = filepath.Join(r.Path, LockName)
-			break
+			return &Package{Package: bp}, filepath.Join(r.Path, LockName), nil
 		}
 		if strings.HasSuffix(r.Path, ".wasm") {
-			return nil, fmt.Errorf("%s: a .wasm file has no dependencies to pull; run it directly", r.Path)
+			return nil, "", fmt.Errorf("%s: a .wasm file has no dependencies to pull; run it directly", r.Path)
 		}
 		bp, err := bundle.OpenFile(r.Path)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		// A bundle file carries its signature: the namespace's trusted keys
-		// apply to it as to a pulled package. (A directory is the author's
-		// own source and carries none.)
-		v, err := bundle.Verify(bp, bundle.TrustStore{Dir: c.dirs.Keys()})
-		if err != nil {
-			bp.Close()
-			return nil, fmt.Errorf("%w: %w", ErrSignature, err)
-		}
-		root = &Package{Package: bp, Verification: v}
-		lockPath = filepath.Join(c.dirs.Cache, "locks", "bundle-"+bp.Digest().Hex()+".toml")
+		return c.bundleRoot(bp)
 	case KindPackage:
-		if root, err = c.pullPackage(ctx, r.Package, r.Version, nil); err != nil {
-			return nil, err
-		}
+		p, err := c.pullPackage(ctx, r.Package, r.Version, nil)
+		return p, "", err
 	case KindOCI:
 		t, err := c.config.RegistryTarget(r.OCI.Registry, c.dirs.Store())
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		tag := r.OCI.Reference
-		if root, err = c.fetchPackage(ctx, t, r.OCI.Repository, tag, nameFromRepo(r.OCI.Repository), tag, false); err != nil {
-			return nil, err
-		}
+		p, err := c.fetchPackage(ctx, t, r.OCI.Repository, tag, nameFromRepo(r.OCI.Repository), tag, false)
+		return p, "", err
 	}
-	if lockPath == "" {
-		lockPath = filepath.Join(c.dirs.Cache, "locks", root.Descriptor.Digest.Encoded()+".toml")
+	return nil, "", fmt.Errorf("%w: %q: no reference kind (make a Ref with ParseRef)", ErrInvalidRef, r.String())
+}
+
+// bundleRoot verifies an opened bundle's signature: the namespace's trusted
+// keys apply to it as to a pulled package. (A directory is the author's own
+// source and carries none.) It closes bp on failure.
+func (c *Client) bundleRoot(bp *bundle.Package) (*Package, string, error) {
+	v, err := bundle.Verify(bp, bundle.TrustStore{Dir: c.dirs.Keys()})
+	if err != nil {
+		bp.Close()
+		return nil, "", fmt.Errorf("%w: %w", ErrSignature, err)
 	}
-	return c.resolve(ctx, root, lockPath)
+	return &Package{Package: bp, Verification: v}, filepath.Join(c.dirs.Cache, "locks", "bundle-"+bp.Digest().Hex()+".toml"), nil
 }
 
 // nameFromRepo guesses a package name for an OCI repository: its last two

@@ -52,7 +52,7 @@ func versionsOf(r *Resolved) string {
 
 func TestResolveDirectoryProject(t *testing.T) {
 	h := testHome(t)
-	c, _ := newClient(t, Options{Home: h})
+	c, _ := newClient(t, Options{Home: h.Data})
 	publishDir(t, c, runtimePackage(t, "1.0.0"))
 	publishDir(t, c, runtimePackage(t, "2.0.0"))
 	for _, v := range []string{"1.0.0", "1.2.0", "2.0.0"} {
@@ -79,11 +79,11 @@ func TestResolveDirectoryProject(t *testing.T) {
 
 	// A newer lib does not move a locked project; --refresh does.
 	publishDir(t, c, assetsPackage(t, "example:lib", "1.3.0", nil))
-	c2, _ := newClient(t, Options{Home: h})
+	c2, _ := newClient(t, Options{Home: h.Data})
 	if got := versionsOf(mustPull(t, c2, app)); !strings.Contains(got, "example:lib@1.2.0") {
 		t.Fatalf("locked project moved: %s", got)
 	}
-	c3, _ := newClient(t, Options{Home: h, Refresh: true})
+	c3, _ := newClient(t, Options{Home: h.Data, Refresh: true})
 	if got := versionsOf(mustPull(t, c3, app)); !strings.Contains(got, "example:lib@1.3.0") {
 		t.Fatalf("refresh did not move: %s", got)
 	}
@@ -129,17 +129,17 @@ func TestResolveConflict(t *testing.T) {
 func TestRegistryDepsWarm(t *testing.T) {
 	reg := registrytest.Start(t)
 	h := testHome(t)
-	c, _ := newClient(t, Options{Home: h, Registry: reg.Host})
+	c, _ := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	publishDir(t, c, runtimePackage(t, "1.0.0"))
 	publishDir(t, c, assetsPackage(t, "example:lib", "1.0.0", nil))
 	app := writePackage(t, "[package]\nname = \"example:app\"\nversion = \"1.0.0\"\nkind = \"component\"\n[run]\nruntime = \"example:rt@^1\"\n[dependencies]\n\"example:lib\" = { version = \"^1\", to = \"/lib\" }\n", map[string][]byte{"main": []byte("x")})
 	publishDir(t, c, app)
-	c2, _ := newClient(t, Options{Home: h, Registry: reg.Host})
+	c2, _ := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	if got := versionsOf(mustPull(t, c2, "example:app@1.0.0")); got != "example:lib@1.0.0 example:rt@1.0.0" {
 		t.Fatalf("resolved %s", got)
 	}
 	publishDir(t, c, assetsPackage(t, "example:lib", "1.1.0", nil))
-	c3, ct3 := newClient(t, Options{Home: h, Registry: reg.Host})
+	c3, ct3 := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	if got := versionsOf(mustPull(t, c3, "example:app@1.0.0")); got != "example:lib@1.0.0 example:rt@1.0.0" {
 		t.Fatalf("warm resolved %s", got)
 	}
@@ -149,11 +149,11 @@ func TestRegistryDepsWarm(t *testing.T) {
 	// A directory project: its ranges are locked in wrun.lock, so the
 	// second run makes no request either.
 	proj := appDir(t, map[string]string{"example:lib": "^1"})
-	c4, _ := newClient(t, Options{Home: h, Registry: reg.Host})
+	c4, _ := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	if got := versionsOf(mustPull(t, c4, proj)); got != "example:lib@1.1.0 example:rt@1.0.0" {
 		t.Fatalf("project resolved %s", got)
 	}
-	c5, ct5 := newClient(t, Options{Home: h, Registry: reg.Host})
+	c5, ct5 := newClient(t, Options{Home: h.Data, Registry: reg.Host})
 	mustPull(t, c5, proj)
 	if n := ct5.n.Load(); n != 0 {
 		t.Fatalf("warm run of a locked project made %d requests", n)

@@ -60,9 +60,11 @@ func openStore(t Target, repo string, client *http.Client, creds credentials.Sto
 	return r, nil
 }
 
-// dockerCredentials is the user's docker config with its credential helpers,
-// or nil when there is none to read.
-func dockerCredentials() credentials.Store {
+// DockerCredentials is the user's docker configuration (DOCKER_CONFIG,
+// else ~/.docker/config.json) with its credential helpers, or nil when there
+// is none to read: pass it as Options.Credentials to use docker's logins, as
+// the command line does.
+func DockerCredentials() credentials.Store {
 	s, err := credentials.NewStoreFromDocker(credentials.StoreOptions{})
 	if err != nil {
 		return nil

@@ -18,7 +18,7 @@ func TestBuildMetadataVersion(t *testing.T) {
 	for _, registry := range []string{LocalRegistry, reg.Host} {
 		t.Run(registry, func(t *testing.T) {
 			h := testHome(t)
-			c, _ := newClient(t, Options{Home: h, Registry: registry})
+			c, _ := newClient(t, Options{Home: h.Data, Registry: registry})
 			publishDir(t, c, plainPackage(t, "example:hello", "1.0.1+build.7"))
 			publishDir(t, c, plainPackage(t, "example:hello", "1.0.1+build.7")) // the same again: a no-op
 			publishDir(t, c, appPackage(t, "example:app", "2.0.0-rc.1+exp.sha.5114f85"))
@@ -31,9 +31,9 @@ func TestBuildMetadataVersion(t *testing.T) {
 				t.Errorf("Reference = %s, want the tag 1.0.1_build.7", ref)
 			}
 			for _, pull := range []string{"example:hello@1.0.1+build.7", "example:hello@^1", "example:app@2.0.0-rc.1+exp.sha.5114f85"} {
-				c2, _ := newClient(t, Options{Home: testHome(t), Registry: registry})
+				c2, _ := newClient(t, Options{Home: testHome(t).Data, Registry: registry})
 				if registry == LocalRegistry {
-					c2, _ = newClient(t, Options{Home: h, Registry: registry})
+					c2, _ = newClient(t, Options{Home: h.Data, Registry: registry})
 				}
 				r := mustPull(t, c2, pull)
 				if v := r.Root.Version(); !strings.Contains(v, "+") {

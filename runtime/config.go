@@ -23,9 +23,10 @@ type Config struct {
 }
 
 // NewConfig returns the default configuration: an on-disk compilation cache
-// under wrun's cache directory, and one compilation worker per CPU.
+// under wrun's cache directory, one compilation worker per CPU, and runs
+// that stop when their context is done (WithCloseOnContextDone(true)).
 func NewConfig() Config {
-	return Config{workers: goruntime.NumCPU()}
+	return Config{workers: goruntime.NumCPU(), stopOnDone: true}
 }
 
 // WithCacheDir keeps compiled code in dir, shared by every Runtime and
@@ -42,6 +43,19 @@ func (c Config) WithInMemoryCache() Config {
 	return c
 }
 
+// WithHome keeps all of wrun's state under dir, as WRUN_HOME does for the
+// command line: the registry's embedded store, config.toml and trusted keys
+// in dir, and under dir/cache the blob cache, the extracted packages, the
+// compiled code and the pre-initialization snapshots. The default is
+// WRUN_HOME, else the XDG data and cache directories. WithCacheDir and
+// WithInMemoryCache still decide where compiled code goes, and a non-empty
+// registryclient.Options.Home given to WithRegistry where the registry's
+// state goes.
+func (c Config) WithHome(dir string) Config {
+	c.home = home.At(dir)
+	return c
+}
+
 // WithCompilationWorkers sets how many goroutines compile one module's
 // functions in parallel on a cold start. Values below 1 mean 1.
 func (c Config) WithCompilationWorkers(n int) Config {
@@ -51,19 +65,31 @@ func (c Config) WithCompilationWorkers(n int) Config {
 
 // WithRegistry configures how Load resolves and fetches packages: the
 // registry override, offline mode, progress output, signing key and so on.
-// The zero value is registryclient's default (config.toml, WRUN_REGISTRY,
-// the embedded local store).
+// The zero value is registryclient's default (config.toml, else the
+// embedded local store; only the command line reads WRUN_REGISTRY and the
+// docker credentials, and passes them in here).
 func (c Config) WithRegistry(o registryclient.Options) Config {
 	c.registry = o
 	return c
 }
 
-// WithCloseOnContextDone makes a run stop when its context is done
-// (deadline or cancellation) even while the guest computes without calling
-// the host. wazero does this by compiling a check into every function entry
-// and loop header, which costs guest CPU (CPython starts about 3x slower), so
-// it is off by default, as in wazero: without it a run notices its context
-// only when it ends. The command line turns it on for --timeout.
+// WithCloseOnContextDone sets the default of RunConfig.WithCancellation for
+// the Runtime's runs, and which of a Program's two compiled variants Compile
+// builds up front (the other is compiled on the first run that asks for it;
+// both share the compilation cache).
+//
+// On, the default: a run stops within milliseconds when its context is done
+// or its Program or Runtime is closed, even while the guest computes
+// without calling the host, and the Go garbage collector never waits on a
+// guest. wazero does this by compiling a termination check into every
+// function entry and loop header, which costs guest CPU (see the README for
+// measured figures).
+//
+// Off: guest code runs at full speed but notices its context only when it
+// returns, Close cannot stop it, and every stop-the-world pause of the
+// process (each GC cycle) waits until the guest calls the host or returns.
+// Use it only for trusted, bounded batch work, as the command line does
+// unless --timeout is given.
 func (c Config) WithCloseOnContextDone(on bool) Config {
 	c.stopOnDone = on
 	return c

@@ -8,8 +8,19 @@
 //
 // Defaults (NewConfig): compiled code is cached on disk under wrun's cache
 // directory (WRUN_HOME/cache/compiled, else the user cache dir), cold
-// compiles use one worker per CPU, and a guest's context is not checked while
-// it computes (WithCloseOnContextDone turns that on, at a cost). A run (NewRunConfig) has no arguments beyond the program
+// compiles use one worker per CPU, and runs are cancellable: a run stops
+// within milliseconds when its context is done or its Program or Runtime is
+// closed, even while the guest computes, so no guest can hold up the
+// process's garbage collector. That costs guest CPU (about 2x for CPython,
+// up to 11-18x in tight loops; see README): trusted, bounded work opts out
+// per run with RunConfig.WithCancellation(false), and
+// Config.WithCloseOnContextDone(false) makes that the default. A run stopped
+// by Close returns an error wrapping ErrClosed.
+//
+// A service keeps the *Package and *Program it loaded or compiled and runs
+// them per request; Load and Compile are the slow parts.
+//
+// A run (NewRunConfig) has no arguments beyond the program
 // name, an empty environment, no standard streams (reads see EOF, writes are
 // discarded), real wall and monotonic clocks, crypto/rand as its random
 // source and no memory cap beyond the module's own maximum.

@@ -14,8 +14,17 @@ var ErrNotWasm = errors.New("not a WebAssembly binary")
 var ErrComponent = errors.New("a WebAssembly component (Component Model)")
 
 // ErrInvalidModule is wrapped by Compile when the binary is truncated or
-// otherwise not a valid core module.
+// otherwise not a valid core module: decoding or validation failed. A
+// compile that did not finish for another reason (its context ended, the
+// Runtime was closed) wraps that reason instead, never ErrInvalidModule.
 var ErrInvalidModule = errors.New("not a valid WebAssembly module")
+
+// ErrClosed is wrapped by every use of a closed Runtime, Program or Package
+// (Compile, Load, Run…), and by a run that a Close stopped: with
+// cancellation on (the default) Close stops a running guest within
+// milliseconds; with it off, the guest runs on until it returns, and the run
+// still reports ErrClosed rather than its own result.
+var ErrClosed = errors.New("closed")
 
 // MissingImportError reports an import that neither WASI preview 1 nor any
 // other host module of the Runtime provides.

@@ -84,9 +84,8 @@ kind = "component"
 wasm = "component.wasm"
 args = ["from the manifest"]
 `), 0o644)
-	os.Setenv("WRUN_HOME", filepath.Join(dir, ".wrun")) // keep the example's state to itself
-
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	// WithHome keeps all of the example's state (registry, caches) to itself.
+	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache().WithHome(filepath.Join(dir, ".wrun")))
 	if err != nil {
 		log.Fatal(err)
 	}

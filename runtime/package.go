@@ -1,15 +1,21 @@
 package runtime
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
+	"os"
 	"path"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero/experimental/sys"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
@@ -40,6 +46,8 @@ type Package struct {
 	Preinit *preinit.Report
 
 	prog     *Program
+	release  func() // gives prog back to the Runtime's load cache; nil: prog is the Package's own
+	closed   atomic.Bool
 	runtime  string // the runtime package's name, "" for a component
 	layers   []vfs.Mount
 	args     []string
@@ -50,13 +58,24 @@ type Package struct {
 }
 
 // Program is the compiled program a run executes: the package's own wasm or
-// its runtime's.
+// its runtime's. Packages loaded by one Runtime share it when their wasm is
+// the same: close the Package, never its Program.
 func (p *Package) Program() *Program { return p.prog }
 
-// Close releases the asset layers, the compiled program and the resolved
-// packages (an open bundle file among them).
+// Close releases the asset layers, the compiled program (or the Package's
+// share of it) and the resolved packages (an open bundle file among them).
+// A closed Package's Run and Test fail with ErrClosed. Closing twice is a
+// no-op.
 func (p *Package) Close(ctx context.Context) error {
-	err := p.prog.Close(ctx)
+	if p.closed.Swap(true) {
+		return nil
+	}
+	var err error
+	if p.release != nil {
+		p.release()
+	} else {
+		err = p.prog.Close(ctx)
+	}
 	for _, c := range p.closers {
 		err = errors.Join(err, c())
 	}
@@ -66,17 +85,80 @@ func (p *Package) Close(ctx context.Context) error {
 	return errors.Join(err, p.Resolved.Root.Close())
 }
 
+// LoadOptions are per-call settings of Load, LoadRef and LoadBundle, over
+// the Runtime's registry settings (Config.WithRegistry).
+type LoadOptions struct {
+	// Offline makes no network request for this call: only packages
+	// already cached resolve, and a range resolves among cached versions.
+	Offline bool
+	// Refresh ignores wrun.lock and cached resolutions for this call.
+	Refresh bool
+}
+
 // Load resolves ref — a package reference (ns:name@version or a range), an
 // OCI reference, a package directory or a bundle file — with its runtime and
 // dependencies, verifies them, and compiles the program it runs. A package
 // that declares [preinit] but ships no snapshot is pre-initialized here, once
-// per machine (the result is cached by its inputs' digests).
-func (r *Runtime) Load(ctx context.Context, ref string) (*Package, error) {
+// per machine (the result is cached by its inputs' digests). opts, when
+// given, are this call's settings (the first is used).
+//
+// A done ctx fails Load before any work, with an error wrapping ctx.Err().
+//
+// Load is not free even when everything is cached: it checks the cache
+// entries, indexes the asset directories and opens them. A service loads a
+// package once and keeps the *Package, running it as often as it likes
+// (Run is safe for concurrent use). Loading again is cheaper than the
+// first time: the Runtime keeps the programs it compiled for Load while
+// any Package uses them, and a few more after, keyed by the wasm's content
+// digest, so a package (or another app on the same language runtime) loaded
+// again does not recompile, nor even read, its wasm.
+func (r *Runtime) Load(ctx context.Context, ref string, opts ...LoadOptions) (*Package, error) {
+	rr, err := registryclient.ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	return r.LoadRef(ctx, rr, opts...)
+}
+
+// LoadRef is Load of a parsed reference (see registryclient.ParseRef).
+func (r *Runtime) LoadRef(ctx context.Context, ref registryclient.Ref, opts ...LoadOptions) (*Package, error) {
+	return r.load(ctx, ref.String(), opts, func(c *registryclient.Client) (*registryclient.Resolved, error) {
+		return c.PullRef(ctx, ref)
+	})
+}
+
+// LoadBundle is Load of a bundle that is already in memory, or anywhere an
+// io.ReaderAt reads: size bytes of ra, as `wrun build` writes a .wrun file
+// (bundle.Package.WriteArchive). name labels it in errors. It is verified
+// as a bundle file is, its signature against the trusted keys, and its
+// runtime and dependencies resolve from the registry. ra must stay readable
+// and unchanged until the Package is closed: its files are read from it.
+func (r *Runtime) LoadBundle(ctx context.Context, name string, ra io.ReaderAt, size int64, opts ...LoadOptions) (*Package, error) {
+	return r.load(ctx, name, opts, func(c *registryclient.Client) (*registryclient.Resolved, error) {
+		return c.PullBundle(ctx, name, ra, size)
+	})
+}
+
+func (r *Runtime) load(ctx context.Context, what string, opts []LoadOptions, pull func(*registryclient.Client) (*registryclient.Resolved, error)) (*Package, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("loading %s: %w", what, err)
+	}
+	if err := r.checkOpen(); err != nil {
+		return nil, fmt.Errorf("loading %s: %w", what, err)
+	}
 	client, err := r.registry()
 	if err != nil {
 		return nil, err
 	}
-	res, err := client.Pull(ctx, ref)
+	if len(opts) > 0 {
+		if opts[0].Offline {
+			client = client.Offline()
+		}
+		if opts[0].Refresh {
+			client = client.Refresh()
+		}
+	}
+	res, err := pull(client)
 	if err != nil {
 		return nil, err
 	}
@@ -95,12 +177,10 @@ func (r *Runtime) Load(ctx context.Context, ref string) (*Package, error) {
 func (r *Runtime) registry() (*registryclient.Client, error) {
 	r.clientOnce.Do(func() {
 		opts := r.cfg.registry
-		if opts.Home == (home.Dirs{}) {
-			opts.Home, r.clientErr = r.home()
+		if opts.Home == "" && r.cfg.home != (home.Dirs{}) {
+			opts.Home = r.cfg.home.Data // WithHome: home.At(Data) is cfg.home
 		}
-		if r.clientErr == nil {
-			r.client, r.clientErr = registryclient.New(opts)
-		}
+		r.client, r.clientErr = registryclient.New(opts)
 	})
 	return r.client, r.clientErr
 }
@@ -133,16 +213,22 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	}
 
 	// Compile (the slow part, even from the cache) while the layers are
-	// indexed, unless the wasm must be pre-initialized with them first.
-	wasm, err := exe.ReadFile(exe.Manifest.Run.Wasm)
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading %s: %w", exe.Label(), exe.Manifest.Run.Wasm, err)
-	}
+	// indexed, unless the wasm must be pre-initialized with them first. A
+	// program this Runtime compiled for an earlier Load of the same wasm
+	// is reused without reading the wasm again.
 	name := exe.Label()
+	readWasm := func() ([]byte, error) {
+		wasm, err := exe.ReadFile(exe.Manifest.Run.Wasm)
+		if err != nil {
+			return nil, fmt.Errorf("%s: reading %s: %w", exe.Label(), exe.Manifest.Run.Wasm, err)
+		}
+		return wasm, nil
+	}
 	preinitPending := exe.Manifest.Preinit != nil
 	type result struct {
-		prog *Program
-		err  error
+		prog    *Program
+		release func()
+		err     error
 	}
 	compiled := make(chan result, 1)
 	var done *result
@@ -155,12 +241,29 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	}
 	if !preinitPending {
 		go func() {
-			prog, err := r.Compile(ctx, name, wasm)
-			compiled <- result{prog, err}
+			compile := func() (*Program, error) {
+				wasm, err := readWasm()
+				if err != nil {
+					return nil, err
+				}
+				return r.Compile(ctx, name, wasm)
+			}
+			sum, ok := fileSum(exe.Package, exe.Manifest.Run.Wasm)
+			if !ok {
+				prog, err := compile()
+				compiled <- result{prog, nil, err}
+				return
+			}
+			prog, release, err := r.loads().program(ctx, progKey{name, sum}, compile)
+			compiled <- result{prog, release, err}
 		}()
 		defer func() {
 			if c := wait(); err != nil && c.prog != nil {
-				c.prog.Close(ctx)
+				if c.release != nil {
+					c.release()
+				} else {
+					c.prog.Close(ctx)
+				}
 			}
 		}()
 	}
@@ -170,7 +273,7 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	var layers []vfs.Mount
 	add := func(pkg *registryclient.Package, base string) error {
 		for _, a := range pkg.Manifest.Assets {
-			l, closer, err := assetLayer(pkg, a.From)
+			l, closer, err := r.assetLayer(pkg, a.From)
 			if err != nil {
 				return err
 			}
@@ -217,13 +320,20 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	}
 
 	if preinitPending {
+		wasm, err := readWasm()
+		if err != nil {
+			return nil, err
+		}
 		if wasm, err = r.preinit(ctx, exe, wasm, p.layers); err != nil {
 			return nil, err
 		}
 		p.prog, err = r.Compile(ctx, name, wasm)
+		if err != nil {
+			return nil, err
+		}
 	} else {
 		c := wait()
-		p.prog, err = c.prog, c.err
+		p.prog, p.release, err = c.prog, c.release, c.err
 	}
 	if err != nil {
 		return nil, err
@@ -254,6 +364,13 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 	if err != nil {
 		return nil, err
 	}
+	// The init compiles into r's cache: a Close meanwhile must not close
+	// the cache under it.
+	release, err := r.acquire()
+	if err != nil {
+		return nil, fmt.Errorf("%s: pre-initializing: %w", exe.Label(), err)
+	}
+	defer release()
 	inputs := exe.Digest().String()
 	out, _, err := preinit.Cached(ctx, dirs.Snapshots(), wasm, inputs, preinit.Options{
 		InitFunc: initFunc, Mounts: mounts, CompilationCache: r.cache,
@@ -268,7 +385,19 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 
 // assetLayer opens the directory from of a package as a read-only layer:
 // straight from disk for a directory or a pulled (extracted) package, from
-// the verified archive otherwise.
+// the verified archive otherwise. A pulled package's layers are shared
+// through the Runtime's load cache: its files never change.
+func (r *Runtime) assetLayer(pkg *registryclient.Package, from string) (sys.FS, func() error, error) {
+	if dir, ok := pkg.Dir(); ok && pkg.Descriptor.Digest != "" {
+		key := layerKey{pkg.Digest(), filepath.Join(dir, filepath.FromSlash(from))}
+		return r.loads().layer(key, func() (sys.FS, func() error, error) {
+			return assetLayer(pkg, from)
+		})
+	}
+	return assetLayer(pkg, from)
+}
+
+// assetLayer opens the directory from of a package as a read-only layer.
 func assetLayer(pkg *registryclient.Package, from string) (sys.FS, func() error, error) {
 	if dir, ok := pkg.Dir(); ok {
 		l, err := vfs.NewDirLayer(filepath.Join(dir, filepath.FromSlash(from)))
@@ -307,6 +436,9 @@ func unionByPath(layers []vfs.Mount) []vfs.Mount {
 // overlay) and cfg's mounts, which win at the same guest path. A required
 // [[mounts]] entry that cfg does not grant stops the run before it starts.
 func (p *Package) Run(ctx context.Context, cfg RunConfig) error {
+	if err := p.checkOpen(); err != nil {
+		return err
+	}
 	if err := p.CheckMounts(cfg); err != nil {
 		return err
 	}
@@ -317,6 +449,9 @@ func (p *Package) Run(ctx context.Context, cfg RunConfig) error {
 // instead of [run] args (default for a Python app: unittest discovery in
 // its first asset directory), with [test] env added.
 func (p *Package) Test(ctx context.Context, cfg RunConfig) error {
+	if err := p.checkOpen(); err != nil {
+		return err
+	}
 	args := p.testArgs
 	if args == nil {
 		if !strings.HasPrefix(p.runtime, "python:") {
@@ -337,6 +472,14 @@ func (p *Package) Test(ctx context.Context, cfg RunConfig) error {
 		return err
 	}
 	return p.prog.Run(ctx, p.runConfig(cfg, args, env))
+}
+
+// checkOpen fails with ErrClosed once the Package is closed.
+func (p *Package) checkOpen() error {
+	if p.closed.Load() {
+		return fmt.Errorf("running %s: package %w", p.Name, ErrClosed)
+	}
+	return nil
 }
 
 // CheckMounts reports the first required [[mounts]] entry cfg does not grant.
@@ -398,4 +541,201 @@ func exportsFunc(wasm []byte, name string) (bool, error) {
 	return slices.ContainsFunc(exports, func(e wasmbin.Export) bool {
 		return e.Name == name && e.Kind == wasmbin.KindFunc
 	}), nil
+}
+
+// fileSum is the content digest of a package file, from the package's
+// verified file index (no file is read).
+func fileSum(p *bundle.Package, name string) (bundle.Digest, bool) {
+	name = path.Clean(name)
+	for _, e := range p.Files() {
+		if e.Path == name {
+			return e.Sum, true
+		}
+	}
+	return bundle.Digest{}, false
+}
+
+// How many entries no Package uses a Runtime keeps for the next Load, by
+// kind: a compiled CPython program holds tens of MiB, a layer an index of
+// its directory.
+const (
+	maxIdlePrograms = 4
+	maxIdleLayers   = 64
+)
+
+// progKey names a compiled program in the load cache: the name it was
+// compiled under (errors show it) and the wasm's content digest.
+type progKey struct {
+	name string
+	sum  bundle.Digest
+}
+
+// layerKey names the asset layer of a directory of an extracted registry
+// package, which never changes once verified (package directories of an
+// author's source may, so they are indexed again on every Load).
+type layerKey struct {
+	pkg bundle.Digest
+	dir string // the directory on disk
+}
+
+// loadCache is the state Load keeps in a Runtime: the programs it compiled
+// and the asset layers it indexed, shared by the Packages that use them.
+type loadCache struct {
+	mu      sync.Mutex
+	entries map[any]*cacheEntry // by progKey or layerKey
+	clock   uint64
+	closed  bool // the Runtime closed: entries close when their last user goes
+}
+
+type cacheEntry struct {
+	val   any
+	close func()
+	live  func() bool // false: closed behind the cache's back
+	refs  int         // Packages using it
+	used  uint64      // loadCache.clock when last taken
+}
+
+// loads returns r's load cache, made on first use. Closing the Runtime
+// closes every program compiled by it; idle entries close at once, the
+// others when their last Package goes.
+func (r *Runtime) loads() *loadCache {
+	r.loadsOnce.Do(func() {
+		c := &r.loadCache
+		c.entries = map[any]*cacheEntry{}
+		context.AfterFunc(r.closing, func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.closed = true
+			for k, e := range c.entries {
+				if e.refs == 0 {
+					e.close()
+					delete(c.entries, k)
+				}
+			}
+		})
+	})
+	return &r.loadCache
+}
+
+// program returns the program under key, compiling it with compile when
+// the cache has none, and the function that gives it back.
+func (c *loadCache) program(ctx context.Context, key progKey, compile func() (*Program, error)) (*Program, func(), error) {
+	v, release, err := c.get(key, func() (*cacheEntry, error) {
+		prog, err := compile()
+		if err != nil {
+			return nil, err
+		}
+		return &cacheEntry{
+			val:   prog,
+			close: func() { prog.Close(context.Background()) },
+			live:  func() bool { return prog.closing.Err() == nil },
+		}, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return v.(*Program), release, nil
+}
+
+// layer returns the layer under key, opening it with open when the cache
+// has none, and the function that gives it back.
+//
+// A layer lives while its directory does: one that `wrun cache prune`
+// removed (and a later pull extracted again) is opened again.
+func (c *loadCache) layer(key layerKey, open func() (sys.FS, func() error, error)) (sys.FS, func() error, error) {
+	v, release, err := c.get(key, func() (*cacheEntry, error) {
+		fi, err := os.Stat(key.dir)
+		if err != nil {
+			return nil, err
+		}
+		l, closer, err := open()
+		if err != nil {
+			return nil, err
+		}
+		live := func() bool {
+			now, err := os.Stat(key.dir)
+			return err == nil && os.SameFile(fi, now)
+		}
+		e := &cacheEntry{val: l, close: func() {}, live: live}
+		if closer != nil {
+			e.close = func() { closer() }
+		}
+		return e, nil
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return v.(sys.FS), func() error { release(); return nil }, nil
+}
+
+// get takes a reference to the entry under key, making it with make when
+// there is none (outside the lock: loads of other packages go on).
+func (c *loadCache) get(key any, make func() (*cacheEntry, error)) (any, func(), error) {
+	if v, release := c.take(key, nil); release != nil {
+		return v, release, nil
+	}
+	e, err := make()
+	if err != nil {
+		return nil, nil, err
+	}
+	v, release := c.take(key, e)
+	if v != e.val { // another Load made it meanwhile
+		e.close()
+	}
+	return v, release, nil
+}
+
+// take takes a reference to the entry under key; when there is none, it
+// caches e (when not nil) and takes that.
+func (c *loadCache) take(key any, e *cacheEntry) (any, func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	cur := c.entries[key]
+	if cur != nil && !cur.live() {
+		delete(c.entries, key) // a program closed by hand through Package.Program
+		cur = nil
+	}
+	if cur == nil {
+		if e == nil {
+			return nil, nil
+		}
+		cur = e
+		c.entries[key] = cur
+	}
+	cur.refs++
+	c.clock++
+	cur.used = c.clock
+	return cur.val, sync.OnceFunc(func() { c.release(key, cur) })
+}
+
+// release drops one reference to e, and closes the least recently used
+// idle entries of its kind beyond the kind's bound.
+func (c *loadCache) release(key any, e *cacheEntry) {
+	c.mu.Lock()
+	e.refs--
+	bound := maxIdleLayers
+	if _, ok := key.(progKey); ok {
+		bound = maxIdlePrograms
+	}
+	var idle []any
+	for k, e := range c.entries {
+		if e.refs == 0 && reflect.TypeOf(k) == reflect.TypeOf(key) {
+			idle = append(idle, k)
+		}
+	}
+	var evict []*cacheEntry
+	if c.closed {
+		bound = 0
+	}
+	if len(idle) > bound {
+		slices.SortFunc(idle, func(a, b any) int { return cmp.Compare(c.entries[a].used, c.entries[b].used) })
+		for _, k := range idle[:len(idle)-bound] {
+			evict = append(evict, c.entries[k])
+			delete(c.entries, k)
+		}
+	}
+	c.mu.Unlock()
+	for _, e := range evict {
+		e.close()
+	}
 }

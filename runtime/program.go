@@ -7,23 +7,36 @@ import (
 	"fmt"
 	"path"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
-
-	"github.com/wrun-dev/wrun/vfs"
 )
 
 // Program is a compiled module, ready to run any number of times, also
-// concurrently.
+// concurrently. It holds up to two compiled variants of the module, with and
+// without wazero's termination checks (see RunConfig.WithCancellation):
+// Compile builds the Runtime's default one, and the first run that asks for
+// the other compiles it, once, from the compilation cache when it is there.
+// It keeps its binary for that.
 type Program struct {
 	name     string
 	rt       *Runtime
-	cm       wazero.CompiledModule
+	wasm     []byte
+	def      wazero.CompiledModule // the variant Compile built: definitions
 	minPages uint32
+
+	mu sync.Mutex // held while compiling a variant or closing
+	cm [numVariants]atomic.Pointer[compiledModule]
+	// closing is done once Close starts (or the Runtime's Close).
+	closing context.Context
+	stop    context.CancelFunc
 }
+
+type compiledModule struct{ wazero.CompiledModule }
 
 // Name is the name the program was compiled under.
 func (p *Program) Name() string { return p.name }
@@ -31,7 +44,7 @@ func (p *Program) Name() string { return p.name }
 // Imports lists the program's imported functions as "module.name".
 func (p *Program) Imports() []string {
 	var out []string
-	for _, f := range p.cm.ImportedFunctions() {
+	for _, f := range p.def.ImportedFunctions() {
 		mod, name, _ := f.Import()
 		out = append(out, mod+"."+name)
 	}
@@ -41,7 +54,7 @@ func (p *Program) Imports() []string {
 // Exports lists the program's exported function names, sorted.
 func (p *Program) Exports() []string {
 	var out []string
-	for name := range p.cm.ExportedFunctions() {
+	for name := range p.def.ExportedFunctions() {
 		out = append(out, name)
 	}
 	slices.Sort(out)
@@ -49,18 +62,68 @@ func (p *Program) Exports() []string {
 }
 
 // Close releases the compiled code held in memory (not the on-disk cache).
-func (p *Program) Close(ctx context.Context) error { return p.cm.Close(ctx) }
+// Runs in progress stop with an error wrapping ErrClosed (see
+// RunConfig.WithCancellation), and later runs fail with ErrClosed.
+func (p *Program) Close(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stop()
+	for i := range p.cm {
+		if c := p.cm[i].Swap(nil); c != nil {
+			c.Close(ctx)
+		}
+	}
+	return nil
+}
+
+// errClosed is the error of a run of a closed program, or one that a Close
+// stopped.
+func (p *Program) errClosed() error {
+	if p.rt.closing.Err() != nil {
+		return fmt.Errorf("running %s: runtime %w", p.name, ErrClosed)
+	}
+	return fmt.Errorf("running %s: program %w", p.name, ErrClosed)
+}
+
+// compiled returns variant v of the program, compiling it on first use.
+func (p *Program) compiled(ctx context.Context, v variant) (wazero.CompiledModule, error) {
+	if c := p.cm[v].Load(); c != nil {
+		return c.CompiledModule, nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing.Err() != nil {
+		return nil, p.errClosed()
+	}
+	if c := p.cm[v].Load(); c != nil {
+		return c.CompiledModule, nil
+	}
+	cm, err := p.rt.compile(ctx, p.name, p.wasm, v)
+	if err != nil {
+		if p.closing.Err() != nil {
+			return nil, p.errClosed()
+		}
+		return nil, err
+	}
+	p.cm[v].Store(&compiledModule{cm})
+	return cm, nil
+}
 
 // Run instantiates the program with cfg, calls its start function and waits
 // for it to return. It returns nil when the guest exits with code 0, a
-// *sys.ExitError for any other exit code, a *TrapError when it traps, and an
-// error wrapping ctx.Err() when ctx ends the run.
+// *sys.ExitError for any other exit code, a *TrapError when it traps, an
+// error wrapping ctx.Err() when ctx ends the run, and one wrapping
+// ErrClosed when the Program or its Runtime is closed before or during the
+// run.
 func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
+	if p.closing.Err() != nil {
+		return p.errClosed()
+	}
 	start := cfg.startFunc
 	if start == "" {
 		start = "_start"
 	}
-	if p.cm.ExportedFunctions()[start] == nil {
+	if p.def.ExportedFunctions()[start] == nil {
 		return fmt.Errorf("%s has no %q export to run: it is a library (reactor) module, not a command", p.name, start)
 	}
 	if cfg.maxPages > 0 {
@@ -69,15 +132,20 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 				p.name, p.minPages, cfg.maxPages, cfg.maxPages*64)
 		}
 	}
-	// Every run grows its memory in place (internal/linearmem); 0 is no cap.
-	// The memory stays mapped until the guest has returned, even when a
-	// Close frees the module under it.
-	alloc := cappedAllocator(cfg.maxPages)
-	defer alloc.Hold()()
-	ctx = experimental.WithMemoryAllocator(ctx, alloc)
-	mounts := cfg.mounts
-	if cfg.scratch > 0 && !slices.ContainsFunc(mounts, func(m vfs.Mount) bool { return m.Guest == "/tmp" }) {
-		mounts = append(slices.Clip(mounts), vfs.Mount{Guest: "/tmp", FS: vfs.NewMemFS(cfg.scratch)})
+	v := p.rt.defaultVariant()
+	switch cfg.cancel {
+	case cancelOn:
+		v = cancellable
+	case cancelOff:
+		v = fast
+	}
+	cm, err := p.compiled(ctx, v)
+	if err != nil {
+		return err
+	}
+	mounts, err := cfg.runMounts()
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
 	}
 	mc := wazero.NewModuleConfig().
 		WithName("").
@@ -120,10 +188,39 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 	} else {
 		mc = mc.WithRandSource(rand.Reader)
 	}
+	release, err := p.rt.acquire()
+	if err != nil {
+		return p.errClosed()
+	}
+	defer release()
+	wz, err := p.rt.wazero(ctx, v)
+	if err != nil {
+		if p.closing.Err() != nil {
+			return p.errClosed()
+		}
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
 
-	mod, err := p.rt.wz.InstantiateModule(ctx, p.cm, mc)
+	runCtx := ctx
+	if v == cancellable {
+		// A Close cancels the run; wazero then stops the guest at its next
+		// function entry or loop header.
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithCancel(ctx)
+		defer cancel()
+		defer context.AfterFunc(p.closing, cancel)()
+	}
+	// Every run grows its memory in place (internal/linearmem); 0 is no cap.
+	// The memory stays mapped until the guest has returned, even when a
+	// Close frees the module under it.
+	alloc := cappedAllocator(cfg.maxPages)
+	defer alloc.Hold()()
+	mod, err := wz.InstantiateModule(experimental.WithMemoryAllocator(runCtx, alloc), cm, mc)
 	if mod != nil {
 		mod.Close(context.WithoutCancel(ctx))
+	}
+	if p.closing.Err() != nil {
+		return p.errClosed()
 	}
 	return p.result(ctx, err)
 }

@@ -1,10 +1,12 @@
 package runtime
 
 import (
+	"fmt"
 	"io"
 	"maps"
 	"slices"
 
+	expsys "github.com/tetratelabs/wazero/experimental/sys"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wrun-dev/wrun/vfs"
@@ -28,7 +30,17 @@ type RunConfig struct {
 	scratch   int64
 	maxOpen   int
 	overlay   int64
+	cancel    cancelMode
 }
+
+// cancelMode is a run's choice of RunConfig.WithCancellation.
+type cancelMode int8
+
+const (
+	cancelDefault cancelMode = iota // the Runtime's Config.WithCloseOnContextDone
+	cancelOn
+	cancelOff
+)
 
 // DefaultScratchBytes caps the in-memory /tmp a package's run gets unless
 // WithScratch says otherwise or a mount takes /tmp. A plain program
@@ -74,8 +86,105 @@ func (c RunConfig) WithStdout(w io.Writer) RunConfig { c.stdout = w; return c }
 func (c RunConfig) WithStderr(w io.Writer) RunConfig { c.stderr = w; return c }
 
 // WithMount adds a filesystem at a guest path. Mounts may nest.
+//
+// The layer m.FS is shared by every run of this RunConfig (and by runs of
+// every RunConfig copied from it), concurrent ones included: give it
+// read-only layers (vfs.NewDirLayer, NewMapLayer, NewTarLayer, NewUnion) or
+// a host directory (vfs.Host), whose changes are the host's by design. A
+// writable in-memory layer (vfs.NewMemFS, vfs.NewCopyOnWriteFS, vfs.Asset)
+// given here would carry one run's files into the next: for those use
+// WithScratch, WithOverlay or WithMountFunc, which make the layer afresh
+// for every run. A layer that has a method NewRun() sys.FS (see
+// PerRunLayer) is replaced, for each run, by what that method returns.
 func (c RunConfig) WithMount(m vfs.Mount) RunConfig {
 	c.mounts = append(slices.Clip(c.mounts), m)
+	return c
+}
+
+// WithOverlay mounts base at guest behind a copy-on-write overlay made
+// afresh for every run (vfs.NewCopyOnWriteFS): the guest may write
+// anywhere under guest, its changes live in memory for that run only,
+// counted against WithOverlaySize, and base never changes. base is shared
+// by every run: give a read-only layer, e.g. vfs.NewDirLayer(dir) built
+// once.
+func (c RunConfig) WithOverlay(guest string, base expsys.FS) RunConfig {
+	return c.WithMountFunc(guest, func() (expsys.FS, error) { return vfs.NewCopyOnWriteFS(base), nil })
+}
+
+// WithMountFunc mounts at guest a filesystem that newFS makes afresh for
+// every run, before the guest starts; an error from newFS fails the run.
+// Use it for any layer that holds state a run must not share, e.g.
+// func() (sys.FS, error) { return vfs.NewMemFS(16 << 20), nil }. newFS may be
+// called concurrently.
+func (c RunConfig) WithMountFunc(guest string, newFS func() (expsys.FS, error)) RunConfig {
+	return c.WithMount(vfs.Mount{Guest: guest, FS: &perRunFS{newFS: newFS}})
+}
+
+// PerRunLayer is a layer that holds per-run state and knows how to make
+// itself afresh: given to WithMount, every run mounts the result of NewRun
+// instead of the layer itself, so no run sees what another wrote. NewRun
+// may be called concurrently.
+type PerRunLayer interface {
+	expsys.FS
+	NewRun() expsys.FS
+}
+
+// perRunFS stands, in RunConfig's mounts, for a filesystem made afresh for
+// every run (WithMountFunc); runMounts replaces it. It never serves a guest.
+type perRunFS struct {
+	expsys.UnimplementedFS
+	newFS func() (expsys.FS, error)
+}
+
+// runMounts returns the mounts of one run: WithMountFunc's layers made
+// afresh, and a fresh in-memory /tmp unless WithScratch says none or a
+// mount takes /tmp.
+func (c RunConfig) runMounts() ([]vfs.Mount, error) {
+	mounts := slices.Clone(c.mounts)
+	for i, m := range mounts {
+		switch fs := m.FS.(type) {
+		case *perRunFS:
+			l, err := fs.newFS()
+			if err != nil {
+				return nil, fmt.Errorf("mount %s: %w", m.Guest, err)
+			}
+			if l == nil {
+				return nil, fmt.Errorf("mount %s: the mount function returned no filesystem", m.Guest)
+			}
+			mounts[i].FS = l
+		case PerRunLayer:
+			mounts[i].FS = fs.NewRun()
+		}
+	}
+	if c.scratch > 0 && !slices.ContainsFunc(mounts, func(m vfs.Mount) bool { return m.Guest == "/tmp" }) {
+		mounts = append(mounts, vfs.Mount{Guest: "/tmp", FS: vfs.NewMemFS(c.scratch)})
+	}
+	return mounts, nil
+}
+
+// WithCancellation chooses whether the guest can be stopped while it
+// computes. The default is the Runtime's Config.WithCloseOnContextDone,
+// on unless turned off.
+//
+// On: the run ends within milliseconds of ctx being done (deadline or
+// cancellation) or of a Close of its Program or Runtime, and the Go
+// garbage collector never waits on the guest. wazero compiles a check into
+// every function entry and loop header for this, which costs guest CPU
+// (measured in the README).
+//
+// Off: the guest runs at full speed but notices ctx only when it returns,
+// a Close cannot stop it (the run still reports ErrClosed when it returns),
+// and every garbage collection of the process waits until the guest calls
+// the host or returns: a guest that loops freezes the process. Only for
+// trusted, bounded batch work.
+//
+// A Program compiles the variant a run asks for on first use, once; both
+// variants share the compilation cache.
+func (c RunConfig) WithCancellation(on bool) RunConfig {
+	c.cancel = cancelOff
+	if on {
+		c.cancel = cancelOn
+	}
 	return c
 }
 

@@ -3,8 +3,10 @@ package runtime
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"github.com/tetratelabs/wazero"
@@ -19,20 +21,48 @@ import (
 
 const wasiModule = wasi_snapshot_preview1.ModuleName
 
-// Runtime compiles and runs programs. It owns one wazero runtime, with WASI
-// preview 1 instantiated in it, and its compilation cache. It is safe for
-// concurrent use. Close it to release both.
+// Runtime compiles and runs programs. It owns two wazero runtimes sharing
+// one compilation cache: one whose compiled code checks for termination
+// (cancellable runs, the default) and one whose code does not (full speed,
+// RunConfig.WithCancellation(false)); the second of them is made on first
+// use. WASI preview 1 is instantiated in each. It is safe for concurrent
+// use. Close it to release them and the cache.
 type Runtime struct {
 	cfg     Config
-	wz      wazero.Runtime
 	cache   wazero.CompilationCache
 	wasi    map[string]api.FunctionDefinition // what WASI preview 1 provides
 	workers int
 
+	mu sync.Mutex                  // guards wz and closed
+	wz [numVariants]wazero.Runtime // by variant; nil until first used
+	// closing is done once Close starts: every Program's closing derives
+	// from it, so Close stops the runs of every program.
+	closing  context.Context
+	stopAll  context.CancelFunc
+	closed   bool
+	closeErr error
+	// users counts compiles in progress, which keep the compilation cache
+	// open: closing it under a compile would crash wazero's engine.
+	users int
+
 	clientOnce sync.Once
 	client     *registryclient.Client
 	clientErr  error
+
+	// loadCache keeps what Load compiled and indexed (see loads).
+	loadsOnce sync.Once
+	loadCache loadCache
 }
+
+// variant tells a module compiled with wazero's termination checks from
+// one compiled without. Its value indexes Runtime.wz and Program.cm.
+type variant int
+
+const (
+	cancellable variant = iota // WithCloseOnContextDone(true)
+	fast                       // no termination checks
+	numVariants
+)
 
 // home locates wrun's state: the Config's, else the environment's.
 func (r *Runtime) home() (home.Dirs, error) {
@@ -59,34 +89,119 @@ func New(ctx context.Context, cfg Config) (*Runtime, error) {
 		}
 		c, err := wazero.NewCompilationCacheWithDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("compilation cache %s: %w (set WRUN_HOME to a writable directory, or run with --no-cache)", dir, err)
+			return nil, fmt.Errorf("compilation cache %s: %w (set WRUN_HOME or Config.WithHome to a writable directory, or use an in-memory cache: --no-cache, Config.WithInMemoryCache)", dir, err)
 		}
 		cache = c
 	}
-	wz := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
-		WithCompilationCache(cache).
-		WithCloseOnContextDone(cfg.stopOnDone))
-	wasi, err := wasi_snapshot_preview1.NewBuilder(wz).Compile(ctx)
-	if err == nil {
-		_, err = wz.InstantiateModule(ctx, wasi, wazero.NewModuleConfig())
-	}
+	r := &Runtime{cfg: cfg, cache: cache, workers: max(cfg.workers, 1)}
+	r.closing, r.stopAll = context.WithCancel(context.Background())
+	wz, err := r.wazero(ctx, r.defaultVariant())
 	if err != nil {
-		wz.Close(ctx)
 		cache.Close(ctx)
-		return nil, fmt.Errorf("instantiating WASI preview 1: %w", err)
+		return nil, err
 	}
-	return &Runtime{cfg: cfg, wz: wz, cache: cache, wasi: wasi.ExportedFunctions(), workers: max(cfg.workers, 1)}, nil
+	r.wasi = wz.Module(wasiModule).ExportedFunctionDefinitions()
+	return r, nil
 }
 
-// Close releases the wazero runtime and every program compiled by it. A
-// run still in progress keeps its linear memory mapped until its guest
-// returns (see memory.go).
-func (r *Runtime) Close(ctx context.Context) error {
-	err := r.wz.Close(ctx)
-	if cerr := r.cache.Close(ctx); err == nil {
-		err = cerr
+// defaultVariant is the variant of a run that does not choose, and the one
+// Compile builds up front.
+func (r *Runtime) defaultVariant() variant {
+	if r.cfg.stopOnDone {
+		return cancellable
 	}
-	return err
+	return fast
+}
+
+// wazero returns the wazero runtime of variant v, making it (with WASI
+// preview 1 instantiated) on first use. It fails with ErrClosed once Close
+// has started.
+func (r *Runtime) wazero(ctx context.Context, v variant) (wazero.Runtime, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, r.errClosed()
+	}
+	if wz := r.wz[v]; wz != nil {
+		return wz, nil
+	}
+	wz := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+		WithCompilationCache(r.cache).
+		WithCloseOnContextDone(v == cancellable))
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, wz); err != nil {
+		wz.Close(ctx)
+		return nil, fmt.Errorf("instantiating WASI preview 1: %w", err)
+	}
+	r.wz[v] = wz
+	return wz, nil
+}
+
+// acquire keeps the wazero runtimes and the compilation cache open until
+// release is called, for a compile or a run: wazero closes a module's
+// resources (its filesystem, its memory) under a guest still running in it,
+// and an engine closed under a compile crashes. It fails with ErrClosed
+// once Close has started; the last release after Close releases them.
+func (r *Runtime) acquire() (release func(), err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil, r.errClosed()
+	}
+	r.users++
+	return sync.OnceFunc(func() {
+		r.mu.Lock()
+		r.users--
+		last := r.closed && r.users == 0
+		r.mu.Unlock()
+		if last {
+			r.release(context.Background())
+		}
+	}), nil
+}
+
+// release closes the wazero runtimes and the cache, once nothing uses them.
+func (r *Runtime) release(ctx context.Context) error {
+	var err error
+	for _, wz := range r.wz {
+		if wz != nil {
+			err = errors.Join(err, wz.Close(ctx))
+		}
+	}
+	return errors.Join(err, r.cache.Close(ctx))
+}
+
+// errClosed is the error of using the Runtime after Close.
+func (r *Runtime) errClosed() error {
+	return fmt.Errorf("runtime %w: make a new Runtime with runtime.New", ErrClosed)
+}
+
+// checkOpen fails with ErrClosed once Close has started.
+func (r *Runtime) checkOpen() error {
+	if r.closing.Err() != nil {
+		return r.errClosed()
+	}
+	return nil
+}
+
+// Close releases the wazero runtimes, every program compiled by them and
+// the in-memory part of the compilation cache. Runs in progress stop with
+// an error wrapping ErrClosed: within milliseconds when cancellable, when
+// their guest returns otherwise; Close does not wait for them, and the
+// last of them to return releases what Close could not. Any later use of
+// the Runtime, or of a Program or Package from it, fails with ErrClosed.
+// Closing twice returns the first Close's result.
+func (r *Runtime) Close(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return r.closeErr
+	}
+	r.closed = true
+	r.stopAll()
+	if r.users == 0 { // else the last run or compile releases
+		r.closeErr = r.release(ctx)
+	}
+	return r.closeErr
 }
 
 // CompileFile reads and compiles the Wasm binary at path; the program is
@@ -101,24 +216,65 @@ func (r *Runtime) CompileFile(ctx context.Context, path string) (*Program, error
 
 // Compile validates and compiles a core Wasm module. name identifies the
 // program in errors. It fails, wrapping ErrNotWasm, ErrComponent or
-// ErrInvalidModule, or with a *MissingImportError, before anything runs.
+// ErrInvalidModule, or with a *MissingImportError, before anything runs. A
+// compile stopped by its context wraps ctx.Err() and one on a closed Runtime
+// wraps ErrClosed, neither of them ErrInvalidModule.
+//
+// It compiles the variant the Config's WithCloseOnContextDone selects; the
+// other is compiled on the first run that asks for it.
 func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Program, error) {
+	if err := r.checkOpen(); err != nil {
+		return nil, fmt.Errorf("compiling %s: %w", name, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("compiling %s: %w", name, err)
+	}
 	if err := checkHeader(name, wasm); err != nil {
 		return nil, err
 	}
 	if err := wasmbin.CheckCounts(wasm); err != nil { // before wazero decodes a count
 		return nil, fmt.Errorf("%s is %w: %v", name, ErrInvalidModule, err)
 	}
-	ctx = experimental.WithCompilationWorkers(ctx, r.workers)
-	cm, err := r.wz.CompileModule(ctx, wasm)
+	v := r.defaultVariant()
+	cm, err := r.compile(ctx, name, wasm, v)
 	if err != nil {
-		return nil, fmt.Errorf("%s is %w: %v", name, ErrInvalidModule, err)
+		return nil, err
 	}
 	if err := r.checkImports(name, cm); err != nil {
 		cm.Close(ctx)
 		return nil, err
 	}
-	return &Program{name: name, rt: r, cm: cm, minPages: minPages(cm)}, nil
+	p := &Program{name: name, rt: r, wasm: slices.Clone(wasm), def: cm, minPages: minPages(cm)}
+	p.closing, p.stop = context.WithCancel(r.closing)
+	p.cm[v].Store(&compiledModule{cm})
+	return p, nil
+}
+
+// compile compiles wasm as variant v, telling a failure of the module
+// (ErrInvalidModule) from a compile that was stopped (ctx.Err(), ErrClosed).
+func (r *Runtime) compile(ctx context.Context, name string, wasm []byte, v variant) (wazero.CompiledModule, error) {
+	release, err := r.acquire()
+	if err != nil {
+		return nil, fmt.Errorf("compiling %s: %w", name, err)
+	}
+	defer release()
+	wz, err := r.wazero(ctx, v)
+	if err != nil {
+		return nil, fmt.Errorf("compiling %s: %w", name, err)
+	}
+	cm, err := wz.CompileModule(experimental.WithCompilationWorkers(ctx, r.workers), wasm)
+	switch {
+	case r.closing.Err() != nil:
+		if cm != nil {
+			cm.Close(ctx)
+		}
+		return nil, fmt.Errorf("compiling %s: %w", name, r.errClosed())
+	case err == nil:
+		return cm, nil
+	case ctx.Err() != nil:
+		return nil, fmt.Errorf("compiling %s stopped: %w", name, ctx.Err())
+	}
+	return nil, fmt.Errorf("%s is %w: %v", name, ErrInvalidModule, err)
 }
 
 var (

@@ -396,6 +396,22 @@ func NewMemFS(maxBytes int64) sys.FS {
 	return t
 }
 
+// NewRun returns the layer a new run should mount in t's place, so that a
+// layer built once and given to many runs (runtime.RunConfig.WithMount)
+// never carries one run's writes into the next: a read-only tree is
+// shared as it is; a MemFS comes back new and empty with the same cap; a
+// copy-on-write overlay comes back as a new overlay of the same base.
+func (t *tree) NewRun() sys.FS {
+	switch {
+	case t.readOnly:
+		return t
+	case t.lower != nil:
+		return NewCopyOnWriteFS(t.lower)
+	default:
+		return NewMemFS(t.b.max)
+	}
+}
+
 // NewCopyOnWriteFS returns a per-instance writable view of base, which is
 // never modified. The guest may create, write, rename and delete anything;
 // the changes live in memory in the returned filesystem only and vanish

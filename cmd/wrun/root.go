@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 	"github.com/tetratelabs/wazero/sys"
+	"oras.land/oras-go/v2/registry/remote/credentials"
 
 	"github.com/wrun-dev/wrun/registryclient"
 )
@@ -26,15 +28,27 @@ type globalOptions struct {
 	timeouts registryclient.Timeouts // --connect-timeout, --response-timeout, --stall-timeout
 }
 
-// registryOptions are the registryclient options the global flags select.
+// registryOptions are the registryclient options the global flags select,
+// with the ambient configuration the library never reads itself: the
+// registry from WRUN_REGISTRY when --registry is not given, the docker
+// credentials, and progress bars when stderr is a terminal.
 func (g *globalOptions) registryOptions() registryclient.Options {
+	reg := g.registry
+	if reg == "" {
+		reg = os.Getenv("WRUN_REGISTRY")
+	}
+	var creds credentials.Store
+	if !g.offline {
+		creds = registryclient.DockerCredentials()
+	}
 	return registryclient.Options{
-		ConfigPath: g.config,
-		Registry:   g.registry,
-		Offline:    g.offline,
-		Refresh:    g.refresh,
-		Progress:   g.stderr,
-		Timeouts:   g.timeouts,
+		ConfigPath:  g.config,
+		Registry:    reg,
+		Offline:     g.offline,
+		Refresh:     g.refresh,
+		Progress:    newTermProgress(g.stderr),
+		Credentials: creds,
+		Timeouts:    g.timeouts,
 	}
 }
 

@@ -90,11 +90,15 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 	if o.noCache {
 		cfg = cfg.WithInMemoryCache()
 	}
-	if o.timeout > 0 {
-		// Only a deadline needs the guest to check its context as it
-		// computes; that check costs guest CPU, so it is not on by default.
-		cfg = cfg.WithCloseOnContextDone(true)
-	} else {
+	// Only a deadline needs the guest to check its context as it computes:
+	// that check costs guest CPU, so the command line runs without it
+	// unless --timeout is given (the embedding API's default is on). The
+	// Config's setting picks the variant compiled up front, the run's
+	// matches it so nothing compiles twice.
+	cancellable := o.timeout > 0
+	cfg = cfg.WithCloseOnContextDone(cancellable)
+	rc = rc.WithCancellation(cancellable)
+	if !cancellable {
 		// Without the check, Ctrl-C (which cancels ctx) ends the process.
 		defer context.AfterFunc(ctx, func() {
 			fmt.Fprintf(g.stderr, "wrun: %s interrupted\n", target)

@@ -19,14 +19,21 @@ type Dirs struct {
 	Cache string // content-addressed blobs, compiled code, snapshots
 }
 
+// At is the layout of one directory that holds everything, as WRUN_HOME
+// does: the data in dir, the caches in dir/cache. A relative dir is made
+// absolute now (when the working directory is known), so a later change of
+// working directory does not move it.
+func At(dir string) Dirs {
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	return Dirs{Data: dir, Cache: filepath.Join(dir, "cache")}
+}
+
 // Locate resolves Dirs from the environment.
 func Locate() (Dirs, error) {
 	if h := os.Getenv("WRUN_HOME"); h != "" {
-		abs, err := filepath.Abs(h)
-		if err != nil {
-			return Dirs{}, err
-		}
-		return Dirs{Data: abs, Cache: filepath.Join(abs, "cache")}, nil
+		return At(h), nil
 	}
 	data := os.Getenv("XDG_DATA_HOME")
 	if data == "" {

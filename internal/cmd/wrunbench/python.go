@@ -65,7 +65,7 @@ func (o *options) pythonBench(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	return goBench(w, "CPython re-run in process: runtime.Load once, Package.Run per run vs raw wazero InstantiateModule"+
-		" (wazeroCloseOnDone: raw wazero with CloseOnContextDone, off by default in wrun as in wazero)", "./runtime", "BenchmarkPython")
+		" (wazeroCloseOnDone: raw wazero with CloseOnContextDone, off by default for the wrun command line (on for --timeout), on by default in the embedding API)", "./runtime", "BenchmarkPython")
 }
 
 // checkOutput runs c once (it also warms its caches) and checks its stdout.

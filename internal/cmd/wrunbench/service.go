@@ -215,7 +215,9 @@ func wrunServiceConfig(cancel bool) runtime.Config {
 	return runtime.NewConfig().WithInMemoryCache().WithCloseOnContextDone(cancel)
 }
 
-func wrunServiceRunConfig(c runtime.RunConfig, cancel bool) runtime.RunConfig { return c }
+func wrunServiceRunConfig(c runtime.RunConfig, cancel bool) runtime.RunConfig {
+	return c.WithCancellation(cancel)
+}
 
 // wazeroService is the same handler written against wazero directly.
 func wazeroService(ctx context.Context, guest string, wasm []byte, cancel bool) (http.Handler, func(context.Context), error) {

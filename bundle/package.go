@@ -64,6 +64,13 @@ type file struct {
 // Digest is the package's content digest.
 func (p *Package) Digest() Digest { return p.digest }
 
+// Name returns the package name, namespace:name ("" when wrun.toml and the
+// wasm's metadata name none).
+func (p *Package) Name() string { return p.Manifest.Package.Name }
+
+// Version returns the package version.
+func (p *Package) Version() string { return p.Manifest.Package.Version }
+
 // Files returns the package's files sorted by path, with sizes and sums.
 func (p *Package) Files() []Entry {
 	out := make([]Entry, len(p.files))

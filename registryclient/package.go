@@ -30,12 +30,6 @@ type Package struct {
 	Verification bundle.Verification
 }
 
-// Name returns the package name, namespace:name.
-func (p *Package) Name() string { return p.Manifest.Package.Name }
-
-// Version returns the package version.
-func (p *Package) Version() string { return p.Manifest.Package.Version }
-
 // Label names the package in messages: name@version, else the reference it
 // came from, else its directory; never an empty name or a bare "@".
 func (p *Package) Label() string {

@@ -397,7 +397,7 @@ func NewMemFS(maxBytes int64) sys.FS {
 }
 
 // NewRun returns the layer a new run should mount in t's place, so that a
-// layer built once and given to many runs (runtime.RunConfig.WithMount)
+// layer built once and given to many runs (wrun.RunConfig.WithMount)
 // never carries one run's writes into the next: a read-only tree is
 // shared as it is; a MemFS comes back new and empty with the same cap; a
 // copy-on-write overlay comes back as a new overlay of the same base.

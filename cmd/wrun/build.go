@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,9 +9,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/preinit"
-	"github.com/wrun-dev/wrun/runtime"
 )
 
 // buildOptions are the flags of `wrun build`.
@@ -113,7 +114,12 @@ func preinitStage(cmd *cobra.Command, p *bundle.Package, dir string, limits init
 	if err := limits.apply(&opts); err != nil {
 		return nil, nothing, err
 	}
-	snap, rep, err := runtime.PreinitPackage(cmd.Context(), p, opts)
+	rt, err := wrun.New(cmd.Context(), wrun.NewConfig().WithCloseOnContextDone(false))
+	if err != nil {
+		return nil, nothing, err
+	}
+	defer rt.Close(context.WithoutCancel(cmd.Context()))
+	snap, rep, err := rt.PreinitPackage(cmd.Context(), p, opts)
 	if errors.Is(err, preinit.ErrNoInitFunc) {
 		return nil, nothing, nil // shipped pre-initialized already
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/wrun-dev/wrun/runtime"
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
@@ -74,7 +74,7 @@ func (o *runOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.maxMemory, "max-memory", "", "cap the program's linear memory, e.g. 256MiB (default: the module's own maximum)")
 	f.StringVar(&o.tmp, "tmp", "", "host memory the in-memory /tmp may hold (file bytes + 256 B per file + 64 B and the name per entry), e.g. 16MiB, 0 for none (default: 64MiB for a package, none for a .wasm)")
 	f.StringVar(&o.overlay, "overlay-size", "64MiB", "host memory the guest's writes over read-only assets (--asset, a package's assets) may hold together, counted as for --tmp; 0 for no cap")
-	f.IntVar(&o.maxOpen, "max-open-files", runtime.DefaultMaxOpenFiles, "files the program may have open at once, like ulimit -n; past it an open fails (EMFILE, seen as EIO); 0 for no cap")
+	f.IntVar(&o.maxOpen, "max-open-files", wrun.DefaultMaxOpenFiles, "files the program may have open at once, like ulimit -n; past it an open fails (EMFILE, seen as EIO); 0 for no cap")
 	f.BoolVar(&o.noCache, "no-cache", false, "compile in memory only: neither read nor write the compilation cache")
 }
 
@@ -86,7 +86,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 	}
 	rc = rc.WithArgs(args...)
 
-	cfg := runtime.NewConfig().WithRegistry(g.registryOptions()).WithPreinitLimits(o.preinitLimits())
+	cfg := wrun.NewConfig().WithRegistry(g.registryOptions()).WithPreinitLimits(o.preinitLimits())
 	if o.noCache {
 		cfg = cfg.WithInMemoryCache()
 	}
@@ -105,13 +105,13 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 			os.Exit(130)
 		})()
 	}
-	rt, err := runtime.New(ctx, cfg)
+	rt, err := wrun.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer rt.Close(context.WithoutCancel(ctx))
 
-	var run func(context.Context, runtime.RunConfig) error
+	var run func(context.Context, wrun.RunConfig) error
 	if !test && isProgramFile(target) {
 		prog, err := rt.CompileFile(ctx, target)
 		if err != nil {
@@ -145,8 +145,8 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 }
 
 // runConfig turns the flags into a RunConfig, validating each one.
-func (o *runOptions) runConfig(g *globalOptions) (runtime.RunConfig, error) {
-	rc := runtime.NewRunConfig().WithStdin(g.stdin).WithStdout(g.stdout).WithStderr(g.stderr)
+func (o *runOptions) runConfig(g *globalOptions) (wrun.RunConfig, error) {
+	rc := wrun.NewRunConfig().WithStdin(g.stdin).WithStdout(g.stdout).WithStderr(g.stderr)
 	if o.timeout < 0 {
 		return rc, fmt.Errorf("--timeout %s: must not be negative", o.timeout)
 	}

@@ -1,4 +1,5 @@
-// Package depcheck pins the import graph of DESIGN.md: cmd → runtime →
+// Package depcheck pins the import graph of DESIGN.md: cmd → wrun (the
+// module's root package, the embedding API; DESIGN.md's "runtime") →
 // (registryclient → bundle, preinit) → vfs → wazero, one way, the way
 // go-containerregistry's depcheck_test pins what crane may import.
 package depcheck
@@ -12,7 +13,10 @@ import (
 	"github.com/wrun-dev/wrun/internal/testenv"
 )
 
-const mod = "github.com/wrun-dev/wrun/"
+const (
+	root = "github.com/wrun-dev/wrun" // the embedding API
+	mod  = root + "/"
+)
 
 // cliOnly are modules only the command line needs (progress bars, terminal
 // detection): the embedding API must not put them in an embedder's build.
@@ -21,11 +25,11 @@ var cliOnly = []string{"github.com/schollz/progressbar", "golang.org/x/term"}
 // forbidden lists, for each package tree, the import path prefixes it must
 // not depend on, directly or transitively.
 var forbidden = map[string][]string{
-	"runtime":        append([]string{mod + "cmd", "github.com/spf13/cobra"}, cliOnly...),
-	"registryclient": append([]string{mod + "cmd", mod + "runtime", mod + "preinit", "github.com/tetratelabs/wazero", "github.com/spf13/cobra"}, cliOnly...),
-	"bundle":         {mod + "cmd", mod + "runtime", mod + "registryclient", mod + "preinit", "github.com/tetratelabs/wazero", "net/http", "github.com/spf13/cobra"},
-	"preinit":        {mod + "cmd", mod + "runtime", mod + "registryclient", mod + "bundle", "github.com/spf13/cobra"},
-	"vfs":            {mod + "cmd", mod + "runtime", mod + "registryclient", mod + "bundle", mod + "preinit", "github.com/spf13/cobra"},
+	"":               append([]string{mod + "cmd", "github.com/spf13/cobra"}, cliOnly...),
+	"registryclient": append([]string{mod + "cmd", root, mod + "preinit", "github.com/tetratelabs/wazero", "github.com/spf13/cobra"}, cliOnly...),
+	"bundle":         {mod + "cmd", root, mod + "registryclient", mod + "preinit", "github.com/tetratelabs/wazero", "net/http", "github.com/spf13/cobra"},
+	"preinit":        {mod + "cmd", root, mod + "registryclient", mod + "bundle", "github.com/spf13/cobra"},
+	"vfs":            {mod + "cmd", root, mod + "registryclient", mod + "bundle", mod + "preinit", "github.com/spf13/cobra"},
 }
 
 // forbiddenDirect lists what a package tree must not import itself. vfs
@@ -55,12 +59,12 @@ func TestImports(t *testing.T) {
 		if err := dec.Decode(&p); err != nil {
 			t.Fatal(err)
 		}
-		rel := strings.TrimPrefix(p.ImportPath, mod)
-		top, _, _ := strings.Cut(rel, "/")
+		rel := strings.TrimPrefix(p.ImportPath+"/", mod)
+		top, _, _ := strings.Cut(rel, "/") // "" for the root package
 		for _, bad := range forbidden[top] {
 			seen++
 			for _, d := range p.Deps {
-				if d == bad || strings.HasPrefix(d, bad+"/") {
+				if d == bad || (bad != root && strings.HasPrefix(d, bad+"/")) {
 					t.Errorf("%s depends on %s, against the one-way flow of DESIGN.md", p.ImportPath, d)
 				}
 			}

@@ -50,7 +50,7 @@ func main() {
 		{"pythonpreinit", o.pythonPreinitBench},
 		{"service", o.serviceBench},
 		{"inproc", func(w io.Writer) error {
-			return goBench(w, "in-process instantiate+run of a compiled guest: Program.Run vs raw wazero", "./runtime", "BenchmarkRun$")
+			return goBench(w, "in-process instantiate+run of a compiled guest: Program.Run vs raw wazero", ".", "BenchmarkRun$")
 		}},
 	}
 	for _, s := range sections {

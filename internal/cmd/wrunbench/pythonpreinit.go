@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/wrun-dev/wrun/runtime"
+	"github.com/wrun-dev/wrun"
 )
 
 // pythonPreinitBench compares, in one WRUN_HOME and one run, `wrun
@@ -22,7 +22,7 @@ import (
 // and imports on every run) with `wrun python:cpython-preinit@3.11.2 -c
 // CODE` (the variant whose snapshot, made on its first run and cached, holds
 // the started interpreter and the nine modules), warm caches on both sides;
-// then the same two in process (runtime.Load once, Package.Run per run),
+// then the same two in process (wrun.Load once, Package.Run per run),
 // where the fixed cost of loading a 7-10 MB module does not hide Python's
 // start-up.
 func (o *options) pythonPreinitBench(w io.Writer) error {
@@ -115,12 +115,12 @@ func (o *options) pythonPreinitInProcess(w io.Writer, home, pre, plain string) e
 		}
 	}()
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		return err
 	}
 	defer rt.Close(ctx)
-	var pkgs []*runtime.Package
+	var pkgs []*wrun.Package
 	for _, dir := range []string{pre, plain} {
 		p, err := rt.Load(ctx, dir)
 		if err != nil {
@@ -130,12 +130,12 @@ func (o *options) pythonPreinitInProcess(w io.Writer, home, pre, plain string) e
 		pkgs = append(pkgs, p)
 	}
 
-	fmt.Fprintf(w, "== CPython 3.11 in process (runtime.Load once, Package.Run per run), median of %d: snapshot vs no snapshot\n", o.runs)
+	fmt.Fprintf(w, "== CPython 3.11 in process (wrun.Load once, Package.Run per run), median of %d: snapshot vs no snapshot\n", o.runs)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "program\tsnapshot\tno snapshot\tspeed-up\t")
 	for _, s := range pythonScripts {
 		var out bytes.Buffer
-		cfg := runtime.NewRunConfig().WithArgs("-c", s.code).WithStdout(&out).WithStderr(&out)
+		cfg := wrun.NewRunConfig().WithArgs("-c", s.code).WithStdout(&out).WithStderr(&out)
 		times := make([][]time.Duration, len(pkgs))
 		for i := range o.warmup + o.runs {
 			for j, p := range pkgs {
@@ -144,7 +144,7 @@ func (o *options) pythonPreinitInProcess(w io.Writer, home, pre, plain string) e
 				err := p.Run(ctx, cfg)
 				d := time.Since(start)
 				if err != nil || out.String() != s.out {
-					return fmt.Errorf("%s -c %q: %v: output %q, want %q", p.Name, s.code, err, out.String(), s.out)
+					return fmt.Errorf("%s -c %q: %v: output %q, want %q", p.Name(), s.code, err, out.String(), s.out)
 				}
 				if i >= o.warmup {
 					times[j] = append(times[j], d)

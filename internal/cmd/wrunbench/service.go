@@ -24,7 +24,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/wrun-dev/wrun/runtime"
+	"github.com/wrun-dev/wrun"
 )
 
 // The service benchmark's load: serviceWorkers clients post serviceBody to
@@ -45,7 +45,7 @@ var serviceBody = bytes.Repeat([]byte("0123456789abcdef"), 64)
 // on 127.0.0.1, in this process, runs a guest per request with the request
 // body as stdin and the response as stdout, and 16 concurrent clients post
 // to it. The guest is compiled once; each request instantiates it with the
-// request's context. wrun (runtime.New, Compile, Program.Run) is compared
+// request's context. wrun (wrun.New, Compile, Program.Run) is compared
 // with raw wazero doing the same (CompileModule, InstantiateModule with a
 // ModuleConfig), with cancellation (close on context done) off and on.
 //
@@ -190,7 +190,7 @@ func guestOutput(body []byte) []byte {
 // Runtime, the guest compiled once, Program.Run per request with the
 // request's context, body and response writer.
 func wrunService(ctx context.Context, guest string, wasm []byte, cancel bool) (http.Handler, func(context.Context), error) {
-	rt, err := runtime.New(ctx, wrunServiceConfig(cancel))
+	rt, err := wrun.New(ctx, wrunServiceConfig(cancel))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -199,7 +199,7 @@ func wrunService(ctx context.Context, guest string, wasm []byte, cancel bool) (h
 		rt.Close(ctx)
 		return nil, nil, err
 	}
-	base := wrunServiceRunConfig(runtime.NewRunConfig(), cancel)
+	base := wrunServiceRunConfig(wrun.NewRunConfig(), cancel)
 	h := http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if err := prog.Run(req.Context(), base.WithStdin(req.Body).WithStdout(w)); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -211,11 +211,11 @@ func wrunService(ctx context.Context, guest string, wasm []byte, cancel bool) (h
 // wrunServiceConfig and wrunServiceRunConfig are where the benchmark
 // chooses cancellation for wrun: today on the Runtime's Config (a per-run
 // option would go in wrunServiceRunConfig).
-func wrunServiceConfig(cancel bool) runtime.Config {
-	return runtime.NewConfig().WithInMemoryCache().WithCloseOnContextDone(cancel)
+func wrunServiceConfig(cancel bool) wrun.Config {
+	return wrun.NewConfig().WithInMemoryCache().WithCloseOnContextDone(cancel)
 }
 
-func wrunServiceRunConfig(c runtime.RunConfig, cancel bool) runtime.RunConfig {
+func wrunServiceRunConfig(c wrun.RunConfig, cancel bool) wrun.RunConfig {
 	return c.WithCancellation(cancel)
 }
 

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"context"
@@ -10,25 +10,25 @@ import (
 
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/wrun-dev/wrun/runtime"
+	"github.com/wrun-dev/wrun"
 )
 
 // Embedding: compile a guest once, then run it with its own arguments and
 // output. The guests are built from testdata by `make testdata`.
 func Example() {
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer rt.Close(ctx)
 
-	prog, err := rt.CompileFile(ctx, "../.build/testdata/c/hello.wasm")
+	prog, err := rt.CompileFile(ctx, ".build/testdata/c/hello.wasm")
 	if err != nil {
 		log.Fatal(err)
 	}
 	for _, who := range []string{"Ada", "Grace"} {
-		cfg := runtime.NewRunConfig().WithArgs(who).WithStdout(os.Stdout)
+		cfg := wrun.NewRunConfig().WithArgs(who).WithStdout(os.Stdout)
 		if err := prog.Run(ctx, cfg); err != nil {
 			log.Fatal(err)
 		}
@@ -42,17 +42,17 @@ func Example() {
 // front end turns it into a process exit code.
 func ExampleProgram_Run_exitCode() {
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer rt.Close(ctx)
 
-	prog, err := rt.CompileFile(ctx, "../.build/testdata/c/exit.wasm")
+	prog, err := rt.CompileFile(ctx, ".build/testdata/c/exit.wasm")
 	if err != nil {
 		log.Fatal(err)
 	}
-	err = prog.Run(ctx, runtime.NewRunConfig().WithArgs("3"))
+	err = prog.Run(ctx, wrun.NewRunConfig().WithArgs("3"))
 	var exit *sys.ExitError
 	if errors.As(err, &exit) {
 		fmt.Println("exit code", exit.ExitCode())
@@ -71,7 +71,7 @@ func ExampleRuntime_Load() {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	wasm, err := os.ReadFile("../.build/testdata/c/hello.wasm")
+	wasm, err := os.ReadFile(".build/testdata/c/hello.wasm")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -85,7 +85,7 @@ wasm = "component.wasm"
 args = ["from the manifest"]
 `), 0o644)
 	// WithHome keeps all of the example's state (registry, caches) to itself.
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache().WithHome(filepath.Join(dir, ".wrun")))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache().WithHome(filepath.Join(dir, ".wrun")))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -95,8 +95,8 @@ args = ["from the manifest"]
 		log.Fatal(err)
 	}
 	defer pkg.Close(ctx)
-	fmt.Println(pkg.Name, pkg.Version)
-	if err := pkg.Run(ctx, runtime.NewRunConfig().WithStdout(os.Stdout)); err != nil {
+	fmt.Println(pkg.Name(), pkg.Version())
+	if err := pkg.Run(ctx, wrun.NewRunConfig().WithStdout(os.Stdout)); err != nil {
 		log.Fatal(err)
 	}
 	// Output:

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"bytes"
@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/registrytest"
 	"github.com/wrun-dev/wrun/internal/testenv"
 	"github.com/wrun-dev/wrun/registryclient"
-	"github.com/wrun-dev/wrun/runtime"
 )
 
 // ambientHome points every variable wrun could locate state from into a
@@ -85,11 +85,11 @@ func publish(t *testing.T, c *registryclient.Client, dir string) {
 	}
 }
 
-func runOut(t *testing.T, p *runtime.Package, args ...string) string {
+func runOut(t *testing.T, p *wrun.Package, args ...string) string {
 	t.Helper()
 	var out bytes.Buffer
-	if err := p.Run(context.Background(), runtime.NewRunConfig().WithArgs(args...).WithStdout(&out).WithStderr(&out)); err != nil {
-		t.Fatalf("run %s: %v\n%s", p.Name, err, out.String())
+	if err := p.Run(context.Background(), wrun.NewRunConfig().WithArgs(args...).WithStdout(&out).WithStderr(&out)); err != nil {
+		t.Fatalf("run %s: %v\n%s", p.Name(), err, out.String())
 	}
 	return out.String()
 }
@@ -107,7 +107,7 @@ func TestWithHomeMovesAllState(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish(t, c, helloPkg(t, "test:hello"))
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithHome(dir))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithHome(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +163,7 @@ func TestLoadBundleInMemory(t *testing.T) {
 	if err := src.WriteArchive(&buf); err != nil {
 		t.Fatal(err)
 	}
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache().WithHome(t.TempDir()))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache().WithHome(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +174,8 @@ func TestLoadBundleInMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(ctx)
-	if p.Digest != src.Digest() {
-		t.Errorf("digest %s, want %s", p.Digest, src.Digest())
+	if p.Digest() != src.Digest() {
+		t.Errorf("digest %s, want %s", p.Digest(), src.Digest())
 	}
 	if got := runOut(t, p); got != "hello, pkg, from C on wasm32-wasi\n" {
 		t.Fatalf("output %q", got)
@@ -192,7 +192,7 @@ func TestLoadBundleInMemory(t *testing.T) {
 func TestLoadRefAndCancel(t *testing.T) {
 	ctx := context.Background()
 	dir := filepath.Join(t.TempDir(), "state")
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache().WithHome(dir))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache().WithHome(dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,13 +240,13 @@ func TestLoadOffline(t *testing.T) {
 		t.Fatal(err)
 	}
 	publish(t, c, helloPkg(t, "test:hello"))
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache().WithHome(home).
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache().WithHome(home).
 		WithRegistry(registryclient.Options{Registry: reg.Host}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	offline := runtime.LoadOptions{Offline: true}
+	offline := wrun.LoadOptions{Offline: true}
 	if _, err := rt.Load(ctx, "test:hello@1.0.0", offline); !errors.Is(err, registryclient.ErrOffline) {
 		t.Fatalf("offline Load of an uncached version: got %v, want registryclient.ErrOffline", err)
 	}
@@ -271,7 +271,7 @@ func TestLoadOffline(t *testing.T) {
 // closed Package refuses to run and leaves the others running.
 func TestLoadReusesProgram(t *testing.T) {
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache().WithHome(t.TempDir()))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache().WithHome(t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -291,8 +291,8 @@ func TestLoadReusesProgram(t *testing.T) {
 	if err := p1.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := p1.Run(ctx, runtime.NewRunConfig()); !errors.Is(err, runtime.ErrClosed) {
-		t.Errorf("run of a closed Package: got %v, want runtime.ErrClosed", err)
+	if err := p1.Run(ctx, wrun.NewRunConfig()); !errors.Is(err, wrun.ErrClosed) {
+		t.Errorf("run of a closed Package: got %v, want wrun.ErrClosed", err)
 	}
 	if got := runOut(t, p2); got != "hello, pkg, from C on wasm32-wasi\n" {
 		t.Fatalf("the other Package, after one closed: output %q", got)
@@ -336,7 +336,7 @@ func BenchmarkLoadPythonWarm(b *testing.B) {
 		b.Fatal(err)
 	}
 	os.Remove(filepath.Join(app, registryclient.LockName))
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithHome(home))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithHome(home))
 	if err != nil {
 		b.Fatal(err)
 	}

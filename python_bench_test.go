@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"bytes"
@@ -12,8 +12,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/testenv"
-	"github.com/wrun-dev/wrun/runtime"
 )
 
 // pythonScripts are the programs BenchmarkPython runs, with their output.
@@ -40,7 +40,7 @@ func pythonRuntimeDir(tb testing.TB) string {
 }
 
 // BenchmarkPython measures re-running CPython in process: the runtime
-// package loaded once with runtime.Load and run with Package.Run per
+// package loaded once with wrun.Load and run with Package.Run per
 // iteration, against raw wazero instantiating the same compiled module per
 // iteration with the standard library as a read-only host directory: with
 // wazero's defaults (what `wazero run` does without -timeout) and with
@@ -50,7 +50,7 @@ func BenchmarkPython(b *testing.B) {
 	ctx := context.Background()
 	b.Setenv("WRUN_HOME", b.TempDir())
 
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func BenchmarkPython(b *testing.B) {
 	for _, s := range pythonScripts {
 		b.Run(s.name+"/wrun", func(b *testing.B) {
 			var out bytes.Buffer
-			cfg := runtime.NewRunConfig().WithArgs("-c", s.code).WithStdout(&out).WithStderr(&out)
+			cfg := wrun.NewRunConfig().WithArgs("-c", s.code).WithStdout(&out).WithStderr(&out)
 			for b.Loop() {
 				out.Reset()
 				if err := p.Run(ctx, cfg); err != nil || out.String() != s.out {

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"bytes"
@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/testenv"
 	"github.com/wrun-dev/wrun/registryclient"
-	"github.com/wrun-dev/wrun/runtime"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
@@ -35,10 +35,10 @@ func writePackage(t *testing.T, manifest string, files map[string]string) string
 	return dir
 }
 
-func loadPackage(t *testing.T, ref string) *runtime.Package {
+func loadPackage(t *testing.T, ref string) *wrun.Package {
 	t.Helper()
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,7 @@ func loadPackage(t *testing.T, ref string) *runtime.Package {
 	return p
 }
 
-func runPackage(p *runtime.Package, cfg runtime.RunConfig) (string, error) {
+func runPackage(p *wrun.Package, cfg wrun.RunConfig) (string, error) {
 	var out bytes.Buffer
 	err := p.Run(context.Background(), cfg.WithStdout(&out).WithStderr(&out))
 	return out.String(), err
@@ -73,21 +73,21 @@ func TestPackageAssetsAndOverlay(t *testing.T) {
 	t.Setenv("WRUN_HOME", t.TempDir())
 	dir := writePackage(t, catManifest, map[string]string{"static/hello.txt": "hello from an asset\n", "static/sub/a.txt": "a\n"})
 	p := loadPackage(t, dir)
-	if p.Name != "test:cat" || p.Version != "1.0.0" {
-		t.Errorf("identity: %s@%s", p.Name, p.Version)
+	if p.Name() != "test:cat" || p.Version() != "1.0.0" {
+		t.Errorf("identity: %s@%s", p.Name(), p.Version())
 	}
-	out, err := runPackage(p, runtime.NewRunConfig())
+	out, err := runPackage(p, wrun.NewRunConfig())
 	if err != nil || out != "hello from an asset\n" {
 		t.Fatalf("[run] args: %v %q", err, out)
 	}
 	// The guest writes over an asset and adds a file: it sees its writes…
-	out, err = runPackage(p, runtime.NewRunConfig().WithArgs(
+	out, err = runPackage(p, wrun.NewRunConfig().WithArgs(
 		"-w", "/static/hello.txt", "changed\n", "-w", "/static/new.txt", "new\n", "/static/hello.txt", "/static/new.txt", "/static/"))
 	if err != nil || out != "hello from an asset\nchanged\nnew\n/static/hello.txt\n/static/new.txt\n/static/sub\n" {
 		t.Fatalf("writes in the overlay: %v %q", err, out)
 	}
 	// …but the next run and the package directory do not.
-	out, _ = runPackage(p, runtime.NewRunConfig().WithArgs("/static/"))
+	out, _ = runPackage(p, wrun.NewRunConfig().WithArgs("/static/"))
 	if out != "hello from an asset\n/static/hello.txt\n/static/sub\n" {
 		t.Fatalf("the overlay leaked into the next run: %q", out)
 	}
@@ -98,7 +98,7 @@ func TestPackageAssetsAndOverlay(t *testing.T) {
 		t.Fatal("a guest write reached the package directory")
 	}
 	// The scratch /tmp is there by default, and empty on each run.
-	out, err = runPackage(p, runtime.NewRunConfig().WithArgs("-w", "/tmp/x", "scratch\n", "/tmp/x"))
+	out, err = runPackage(p, wrun.NewRunConfig().WithArgs("-w", "/tmp/x", "scratch\n", "/tmp/x"))
 	if err != nil || !strings.HasSuffix(out, "scratch\n") {
 		t.Fatalf("/tmp: %v %q", err, out)
 	}
@@ -108,7 +108,7 @@ func TestPackageRequiredMount(t *testing.T) {
 	t.Setenv("WRUN_HOME", t.TempDir())
 	m := catManifest + "[[mounts]]\nto = \"/data\"\naccess = \"rw\"\nrequired = true\n"
 	p := loadPackage(t, writePackage(t, m, map[string]string{"static/hello.txt": "hi\n"}))
-	_, err := runPackage(p, runtime.NewRunConfig())
+	_, err := runPackage(p, wrun.NewRunConfig())
 	var missing *bundle.MissingMountError
 	if !errors.As(err, &missing) || !strings.Contains(err.Error(), "--mount") || !strings.Contains(err.Error(), "/data") {
 		t.Fatalf("ungranted required mount: %v", err)
@@ -118,7 +118,7 @@ func TestPackageRequiredMount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := runPackage(p, runtime.NewRunConfig().WithMount(vfs.Mount{Guest: "/data", FS: fs}).WithArgs("-w", "/data/out.txt", "kept\n"))
+	out, err := runPackage(p, wrun.NewRunConfig().WithMount(vfs.Mount{Guest: "/data", FS: fs}).WithArgs("-w", "/data/out.txt", "kept\n"))
 	if err != nil {
 		t.Fatalf("granted: %v %q", err, out)
 	}
@@ -148,7 +148,7 @@ func TestPackageDependencyNestedMount(t *testing.T) {
 	m := catManifest + "[dependencies]\n\"test:lib\" = { version = \"^1.2\", to = \"/static/lib\" }\n"
 	app := writePackage(t, m, map[string]string{"static/hello.txt": "hi\n"})
 	p := loadPackage(t, app)
-	out, err := runPackage(p, runtime.NewRunConfig().WithArgs("/static/", "/static/lib/lib.txt"))
+	out, err := runPackage(p, wrun.NewRunConfig().WithArgs("/static/", "/static/lib/lib.txt"))
 	if err != nil || out != "hi\n/static/hello.txt\n/static/lib\nfrom the library\n" {
 		t.Fatalf("nested dependency mount: %v %q", err, out)
 	}
@@ -165,11 +165,11 @@ func TestPackageTest(t *testing.T) {
 	p := loadPackage(t, writePackage(t, catManifest+"[test]\nargs = [\"/static/test.txt\"]\n", map[string]string{
 		"static/hello.txt": "run\n", "static/test.txt": "test\n"}))
 	var out bytes.Buffer
-	if err := p.Test(context.Background(), runtime.NewRunConfig().WithStdout(&out)); err != nil || out.String() != "run\ntest\n" {
+	if err := p.Test(context.Background(), wrun.NewRunConfig().WithStdout(&out)); err != nil || out.String() != "run\ntest\n" {
 		t.Fatalf("[test] args follow [run] args for a component: %v %q", err, out.String())
 	}
 	noTest := loadPackage(t, writePackage(t, catManifest, map[string]string{"static/hello.txt": "x\n"}))
-	if err := noTest.Test(context.Background(), runtime.NewRunConfig()); err == nil || !strings.Contains(err.Error(), "[test]") {
+	if err := noTest.Test(context.Background(), wrun.NewRunConfig()); err == nil || !strings.Contains(err.Error(), "[test]") {
 		t.Fatalf("no [test] table: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"github.com/tetratelabs/wazero/experimental/sys"
 	wsys "github.com/tetratelabs/wazero/sys"
 
-	"github.com/wrun-dev/wrun/runtime"
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
@@ -24,7 +24,7 @@ func TestSharedRunConfigIsolatesRuns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared := runtime.NewRunConfig().
+	shared := wrun.NewRunConfig().
 		WithScratch(1<<20).
 		WithOverlay("/data", base).
 		WithMountFunc("/mem", func() (sys.FS, error) { return vfs.NewMemFS(1 << 20), nil })
@@ -64,9 +64,9 @@ func TestSharedRunConfigIsolatesRuns(t *testing.T) {
 		t.Errorf("reading an earlier run's /tmp file: %v, output %q", err, out)
 	}
 
-	// A layer that knows how to make itself afresh (runtime.PerRunLayer)
+	// A layer that knows how to make itself afresh (wrun.PerRunLayer)
 	// is made afresh per run even when given to WithMount.
-	perRun := runtime.NewRunConfig().WithMount(vfs.Mount{Guest: "/tmp", FS: freshMem{vfs.NewMemFS(1 << 20)}})
+	perRun := wrun.NewRunConfig().WithMount(vfs.Mount{Guest: "/tmp", FS: freshMem{vfs.NewMemFS(1 << 20)}})
 	for i := range 2 {
 		out, _, err := run(t, p, perRun.WithArgs("/tmp/", "-w", "/tmp/f", "x"))
 		if err != nil || out != "" {
@@ -76,7 +76,7 @@ func TestSharedRunConfigIsolatesRuns(t *testing.T) {
 
 	// The exact case: vfs.NewMemFS and vfs.NewCopyOnWriteFS given
 	// straight to WithMount are made afresh per run too.
-	direct := runtime.NewRunConfig().
+	direct := wrun.NewRunConfig().
 		WithMount(vfs.Mount{Guest: "/tmp", FS: vfs.NewMemFS(1 << 20)}).
 		WithMount(vfs.Mount{Guest: "/data", FS: vfs.NewCopyOnWriteFS(base)})
 	for i := range 2 {
@@ -87,7 +87,7 @@ func TestSharedRunConfigIsolatesRuns(t *testing.T) {
 	}
 
 	// A mount function's error fails the run, naming the guest path.
-	bad := runtime.NewRunConfig().WithMountFunc("/bad", func() (sys.FS, error) { return nil, errors.New("no backend") })
+	bad := wrun.NewRunConfig().WithMountFunc("/bad", func() (sys.FS, error) { return nil, errors.New("no backend") })
 	if _, _, err := run(t, p, bad); err == nil || !strings.Contains(err.Error(), "mount /bad: no backend") {
 		t.Errorf("failing mount function: got %v", err)
 	}
@@ -98,4 +98,4 @@ type freshMem struct{ sys.FS }
 
 func (freshMem) NewRun() sys.FS { return vfs.NewMemFS(1 << 20) }
 
-var _ runtime.PerRunLayer = freshMem{}
+var _ wrun.PerRunLayer = freshMem{}

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/afero"
 	"github.com/tetratelabs/wazero/sys"
 
-	"github.com/wrun-dev/wrun/runtime"
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
@@ -19,12 +19,12 @@ import (
 // read-only layer: the guest reads it, and a write fails with EROFS.
 func ExampleRunConfig_WithMount_fromFS() {
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	prog, err := rt.CompileFile(ctx, "../.build/testdata/c/cat.wasm")
+	prog, err := rt.CompileFile(ctx, ".build/testdata/c/cat.wasm")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func ExampleRunConfig_WithMount_fromFS() {
 		"greeting.txt":   {Data: []byte("hello from an fs.FS\n")},
 		"docs/readme.md": {Data: []byte("# docs\n")},
 	}
-	cfg := runtime.NewRunConfig().WithStdout(os.Stdout).
+	cfg := wrun.NewRunConfig().WithStdout(os.Stdout).
 		WithMount(vfs.Mount{Guest: "/data", FS: vfs.FromFS(files)})
 	if err := prog.Run(ctx, cfg.WithArgs("/data/greeting.txt", "/data/docs/")); err != nil {
 		log.Fatal(err)
@@ -54,19 +54,19 @@ func ExampleRunConfig_WithMount_fromFS() {
 // the guest writes is in the afero filesystem afterwards.
 func ExampleRunConfig_WithMount_fromAfero() {
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer rt.Close(ctx)
-	prog, err := rt.CompileFile(ctx, "../.build/testdata/c/cat.wasm")
+	prog, err := rt.CompileFile(ctx, ".build/testdata/c/cat.wasm")
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	store := afero.NewMemMapFs()
 	afero.WriteFile(store, "/in.txt", []byte("from the service\n"), 0o644)
-	cfg := runtime.NewRunConfig().WithStdout(os.Stdout).
+	cfg := wrun.NewRunConfig().WithStdout(os.Stdout).
 		WithMount(vfs.Mount{Guest: "/data", FS: vfs.FromAfero(store)}).
 		WithArgs("/data/in.txt", "-w", "/data/out.txt", "from the guest\n", "/data/")
 	if err := prog.Run(ctx, cfg); err != nil {

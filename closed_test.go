@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"bytes"
@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/testenv"
-	"github.com/wrun-dev/wrun/runtime"
 )
 
 // runUntilClosed starts a looping guest, closes something under it and
 // returns the run's error.
-func runUntilClosed(t *testing.T, p *runtime.Program, cfg runtime.RunConfig, closeIt func()) error {
+func runUntilClosed(t *testing.T, p *wrun.Program, cfg wrun.RunConfig, closeIt func()) error {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background(), cfg) }()
@@ -37,37 +37,37 @@ func TestCloseStopsRun(t *testing.T) {
 	ctx := context.Background()
 	t.Run("Program.Close", func(t *testing.T) {
 		p := compile(t, newRuntime(t), "wat/loop")
-		err := runUntilClosed(t, p, runtime.NewRunConfig(), func() { p.Close(ctx) })
-		if !errors.Is(err, runtime.ErrClosed) {
-			t.Fatalf("got %v, want an error wrapping runtime.ErrClosed", err)
+		err := runUntilClosed(t, p, wrun.NewRunConfig(), func() { p.Close(ctx) })
+		if !errors.Is(err, wrun.ErrClosed) {
+			t.Fatalf("got %v, want an error wrapping wrun.ErrClosed", err)
 		}
 	})
 	t.Run("Runtime.Close", func(t *testing.T) {
-		rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+		rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := compile(t, rt, "wat/loop")
-		err = runUntilClosed(t, p, runtime.NewRunConfig(), func() { rt.Close(ctx) })
-		if !errors.Is(err, runtime.ErrClosed) {
-			t.Fatalf("got %v, want an error wrapping runtime.ErrClosed", err)
+		err = runUntilClosed(t, p, wrun.NewRunConfig(), func() { rt.Close(ctx) })
+		if !errors.Is(err, wrun.ErrClosed) {
+			t.Fatalf("got %v, want an error wrapping wrun.ErrClosed", err)
 		}
 	})
 	// Without cancellation the guest runs on to its end, and the run still
 	// reports that it was closed under.
 	t.Run("Runtime.Close/no cancellation", func(t *testing.T) {
-		rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+		rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := compile(t, rt, "c/spin")
-		cfg := runtime.NewRunConfig().WithCancellation(false)
+		cfg := wrun.NewRunConfig().WithCancellation(false)
 		if err := p.Run(ctx, cfg.WithArgs("1")); err != nil { // compiles the variant
 			t.Fatal(err)
 		}
 		err = runUntilClosed(t, p, cfg.WithArgs("100"), func() { rt.Close(ctx) })
-		if !errors.Is(err, runtime.ErrClosed) {
-			t.Fatalf("got %v, want an error wrapping runtime.ErrClosed", err)
+		if !errors.Is(err, wrun.ErrClosed) {
+			t.Fatalf("got %v, want an error wrapping wrun.ErrClosed", err)
 		}
 	})
 }
@@ -88,21 +88,21 @@ wasm = "component.wasm"
 `), 0o644)
 	want := func(what string, err error) {
 		t.Helper()
-		if !errors.Is(err, runtime.ErrClosed) {
-			t.Errorf("%s: got %v, want an error wrapping runtime.ErrClosed", what, err)
+		if !errors.Is(err, wrun.ErrClosed) {
+			t.Errorf("%s: got %v, want an error wrapping wrun.ErrClosed", what, err)
 		} else if strings.Contains(err.Error(), "exit_code") || strings.Contains(err.Error(), "must be compiled") {
 			t.Errorf("%s: wazero's words leak: %v", what, err)
 		}
 	}
 
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := compile(t, rt, "c/hello")
 	p.Close(ctx)
-	want("Program.Run after Program.Close", p.Run(ctx, runtime.NewRunConfig()))
-	want("Program.Run (other variant) after Program.Close", p.Run(ctx, runtime.NewRunConfig().WithCancellation(false)))
+	want("Program.Run after Program.Close", p.Run(ctx, wrun.NewRunConfig()))
+	want("Program.Run (other variant) after Program.Close", p.Run(ctx, wrun.NewRunConfig().WithCancellation(false)))
 	if err := p.Close(ctx); err != nil {
 		t.Errorf("closing a program twice: %v", err)
 	}
@@ -112,21 +112,21 @@ wasm = "component.wasm"
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := pkg.Run(ctx, runtime.NewRunConfig().WithStdout(&out)); err != nil || !strings.HasPrefix(out.String(), "hello") {
+	if err := pkg.Run(ctx, wrun.NewRunConfig().WithStdout(&out)); err != nil || !strings.HasPrefix(out.String(), "hello") {
 		t.Fatalf("package run: %v %q", err, out.String())
 	}
 	pkg.Close(ctx)
-	want("Package.Run after Package.Close", pkg.Run(ctx, runtime.NewRunConfig()))
+	want("Package.Run after Package.Close", pkg.Run(ctx, wrun.NewRunConfig()))
 
 	p2 := compile(t, rt, "c/hello")
 	if err := rt.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	want("Program.Run after Runtime.Close", p2.Run(ctx, runtime.NewRunConfig()))
-	want("Program.Run (other variant) after Runtime.Close", p2.Run(ctx, runtime.NewRunConfig().WithCancellation(false)))
+	want("Program.Run after Runtime.Close", p2.Run(ctx, wrun.NewRunConfig()))
+	want("Program.Run (other variant) after Runtime.Close", p2.Run(ctx, wrun.NewRunConfig().WithCancellation(false)))
 	_, err = rt.Compile(ctx, "hello.wasm", testenv.GuestBytes(t, "c/hello"))
 	want("Compile after Runtime.Close", err)
-	if errors.Is(err, runtime.ErrInvalidModule) {
+	if errors.Is(err, wrun.ErrInvalidModule) {
 		t.Errorf("Compile after Runtime.Close: %v is not an invalid module", err)
 	}
 	_, err = rt.Load(ctx, dir)
@@ -157,7 +157,7 @@ func TestCompileCancelled(t *testing.T) {
 		ctx, cancel := c.ctx()
 		_, err := rt.Compile(ctx, "hello.wasm", wasm)
 		cancel()
-		if !errors.Is(err, c.target) || errors.Is(err, runtime.ErrInvalidModule) {
+		if !errors.Is(err, c.target) || errors.Is(err, wrun.ErrInvalidModule) {
 			t.Errorf("%s: got %v, want an error wrapping %v and not ErrInvalidModule", c.name, err, c.target)
 		}
 	}
@@ -172,7 +172,7 @@ func TestCompileCancelled(t *testing.T) {
 		switch {
 		case err == nil:
 			p.Close(context.Background())
-		case !errors.Is(err, context.Canceled) || errors.Is(err, runtime.ErrInvalidModule):
+		case !errors.Is(err, context.Canceled) || errors.Is(err, wrun.ErrInvalidModule):
 			t.Errorf("cancelled during the compile: got %v, want an error wrapping context.Canceled and not ErrInvalidModule", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package runtime
+package wrun
 
 import (
 	"cmp"
@@ -33,10 +33,10 @@ import (
 // every run shares. Each run sees the layers through its own copy-on-write
 // overlay, so runs never see each other's writes and the packages on disk
 // never change.
+//
+// Its shape is the one bundle.Package and registryclient.Package have:
+// Name, Version and Digest methods, and the Manifest field.
 type Package struct {
-	// Name, Version and Digest identify the package that was asked for.
-	Name, Version string
-	Digest        bundle.Digest
 	// Manifest is its wrun.toml.
 	Manifest *bundle.Manifest
 	// Resolved lists it and every package it runs with.
@@ -44,6 +44,9 @@ type Package struct {
 	// Preinit is set when the package's [preinit] was applied on this
 	// machine (first run, or from the snapshot cache).
 	Preinit *preinit.Report
+
+	name, version string
+	digest        bundle.Digest
 
 	prog     *Program
 	release  func() // gives prog back to the Runtime's load cache; nil: prog is the Package's own
@@ -56,6 +59,15 @@ type Package struct {
 	testArgs []string
 	testEnv  map[string]string
 }
+
+// Name returns the name of the package that was asked for, namespace:name.
+func (p *Package) Name() string { return p.name }
+
+// Version returns its version.
+func (p *Package) Version() string { return p.version }
+
+// Digest returns its content digest.
+func (p *Package) Digest() bundle.Digest { return p.digest }
 
 // Program is the compiled program a run executes: the package's own wasm or
 // its runtime's. Packages loaded by one Runtime share it when their wasm is
@@ -189,7 +201,7 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	root := res.Root
 	m := root.Manifest
 	p := &Package{
-		Name: m.Package.Name, Version: m.Package.Version, Digest: root.Digest(),
+		name: m.Package.Name, version: m.Package.Version, digest: root.Digest(),
 		Manifest: m, Resolved: res, env: map[string]string{},
 	}
 	defer func() {
@@ -202,7 +214,7 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	exe := root
 	if m.Run.Runtime != "" {
 		if res.Runtime == nil {
-			return nil, fmt.Errorf("%s: runtime %s did not resolve", p.Name, m.Run.Runtime)
+			return nil, fmt.Errorf("%s: runtime %s did not resolve", p.name, m.Run.Runtime)
 		}
 		exe = res.Runtime
 		p.runtime = exe.Name()
@@ -455,7 +467,7 @@ func (p *Package) Test(ctx context.Context, cfg RunConfig) error {
 	args := p.testArgs
 	if args == nil {
 		if !strings.HasPrefix(p.runtime, "python:") {
-			return fmt.Errorf("%s has no [test] table: add one to wrun.toml, e.g. [test] args = [\"--test\"]", p.Name)
+			return fmt.Errorf("%s has no [test] table: add one to wrun.toml, e.g. [test] args = [\"--test\"]", p.name)
 		}
 		dir := "/"
 		if len(p.Manifest.Assets) > 0 {
@@ -477,7 +489,7 @@ func (p *Package) Test(ctx context.Context, cfg RunConfig) error {
 // checkOpen fails with ErrClosed once the Package is closed.
 func (p *Package) checkOpen() error {
 	if p.closed.Load() {
-		return fmt.Errorf("running %s: package %w", p.Name, ErrClosed)
+		return fmt.Errorf("running %s: package %w", p.name, ErrClosed)
 	}
 	return nil
 }

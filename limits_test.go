@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/testenv"
 	"github.com/wrun-dev/wrun/preinit"
-	"github.com/wrun-dev/wrun/runtime"
 )
 
 // preinitDir writes a package directory whose wasm is the guest name and
@@ -38,7 +38,7 @@ func TestLoadPreinitLimits(t *testing.T) {
 	home := t.TempDir()
 	t.Setenv("WRUN_HOME", home)
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache().WithPreinitLimits(500*time.Millisecond, 1024))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache().WithPreinitLimits(500*time.Millisecond, 1024))
 	if err != nil {
 		t.Fatal(err)
 	}

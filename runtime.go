@@ -1,4 +1,4 @@
-package runtime
+package wrun
 
 import (
 	"bytes"
@@ -172,7 +172,7 @@ func (r *Runtime) release(ctx context.Context) error {
 
 // errClosed is the error of using the Runtime after Close.
 func (r *Runtime) errClosed() error {
-	return fmt.Errorf("runtime %w: make a new Runtime with runtime.New", ErrClosed)
+	return fmt.Errorf("runtime %w: make a new Runtime with wrun.New", ErrClosed)
 }
 
 // checkOpen fails with ErrClosed once Close has started.

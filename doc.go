@@ -1,4 +1,4 @@
-// Package runtime is wrun's embedding API: a Runtime owns one wazero runtime
+// Package wrun is the embedding API of wrun: a Runtime owns one wazero runtime
 // and its compilation cache, Compile turns a Wasm binary into a Program, and
 // Program.Run instantiates it once per call with that run's arguments,
 // environment, standard streams, mounts, clocks, random source and limits.
@@ -29,4 +29,4 @@
 // and a *sys.ExitError otherwise. A trap is a *TrapError; a run stopped by
 // its context's deadline or cancellation returns an error that wraps
 // context.DeadlineExceeded or context.Canceled.
-package runtime
+package wrun

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"bytes"
@@ -14,15 +14,15 @@ import (
 
 	"github.com/tetratelabs/wazero/sys"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/testenv"
-	"github.com/wrun-dev/wrun/runtime"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
-func newRuntime(t *testing.T) *runtime.Runtime {
+func newRuntime(t *testing.T) *wrun.Runtime {
 	t.Helper()
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func newRuntime(t *testing.T) *runtime.Runtime {
 	return rt
 }
 
-func compile(t *testing.T, rt *runtime.Runtime, guest string) *runtime.Program {
+func compile(t *testing.T, rt *wrun.Runtime, guest string) *wrun.Program {
 	t.Helper()
 	p, err := rt.CompileFile(context.Background(), testenv.Guest(t, guest))
 	if err != nil {
@@ -40,7 +40,7 @@ func compile(t *testing.T, rt *runtime.Runtime, guest string) *runtime.Program {
 }
 
 // run runs a program and returns its stdout, stderr and error.
-func run(t *testing.T, p *runtime.Program, cfg runtime.RunConfig) (string, string, error) {
+func run(t *testing.T, p *wrun.Program, cfg wrun.RunConfig) (string, string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err := p.Run(context.Background(), cfg.WithStdout(&out).WithStderr(&errOut))
@@ -52,7 +52,7 @@ func TestArgsEnvStdin(t *testing.T) {
 	for _, guest := range []string{"c/echo", "go/echo"} {
 		t.Run(guest, func(t *testing.T) {
 			p := compile(t, rt, guest)
-			cfg := runtime.NewRunConfig().
+			cfg := wrun.NewRunConfig().
 				WithArgs("one", "two words", "--flag").
 				WithEnv("B", "2").WithEnv("A", "1").WithEnv("A", "one").
 				WithStdin(strings.NewReader("from stdin\n"))
@@ -70,7 +70,7 @@ func TestArgsEnvStdin(t *testing.T) {
 
 func TestDefaultsAreEmpty(t *testing.T) {
 	p := compile(t, newRuntime(t), "c/echo")
-	out, _, err := run(t, p, runtime.NewRunConfig())
+	out, _, err := run(t, p, wrun.NewRunConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestDefaultsAreEmpty(t *testing.T) {
 func TestExitCode(t *testing.T) {
 	p := compile(t, newRuntime(t), "c/exit")
 	for _, code := range []uint32{0, 1, 7, 255} {
-		out, errOut, err := run(t, p, runtime.NewRunConfig().WithArgs(fmt.Sprint(code)))
+		out, errOut, err := run(t, p, wrun.NewRunConfig().WithArgs(fmt.Sprint(code)))
 		if code == 0 {
 			if err != nil {
 				t.Fatalf("exit 0: got %v, want nil", err)
@@ -101,8 +101,8 @@ func TestExitCode(t *testing.T) {
 
 func TestTrap(t *testing.T) {
 	p := compile(t, newRuntime(t), "wat/trap")
-	_, _, err := run(t, p, runtime.NewRunConfig())
-	var trap *runtime.TrapError
+	_, _, err := run(t, p, wrun.NewRunConfig())
+	var trap *wrun.TrapError
 	if !errors.As(err, &trap) {
 		t.Fatalf("got %v, want a TrapError", err)
 	}
@@ -116,7 +116,7 @@ func TestTrap(t *testing.T) {
 
 func TestDeadlineAndCancel(t *testing.T) {
 	ctx0 := context.Background()
-	rt, err := runtime.New(ctx0, runtime.NewConfig().WithInMemoryCache().WithCloseOnContextDone(true))
+	rt, err := wrun.New(ctx0, wrun.NewConfig().WithInMemoryCache().WithCloseOnContextDone(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,13 +124,13 @@ func TestDeadlineAndCancel(t *testing.T) {
 	p := compile(t, rt, "wat/loop")
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	err = p.Run(ctx, runtime.NewRunConfig())
+	err = p.Run(ctx, wrun.NewRunConfig())
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("deadline: got %v", err)
 	}
 	ctx, cancel = context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
-	if err := p.Run(ctx, runtime.NewRunConfig()); !errors.Is(err, context.Canceled) {
+	if err := p.Run(ctx, wrun.NewRunConfig()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancel: got %v", err)
 	}
 }
@@ -138,26 +138,26 @@ func TestDeadlineAndCancel(t *testing.T) {
 func TestMemoryLimit(t *testing.T) {
 	rt := newRuntime(t)
 	p := compile(t, rt, "c/memgrow")
-	out, _, err := run(t, p, runtime.NewRunConfig().WithArgs("8").WithMemoryLimitPages(64))
+	out, _, err := run(t, p, wrun.NewRunConfig().WithArgs("8").WithMemoryLimitPages(64))
 	var exit *sys.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.HasPrefix(out, "out of memory after") {
 		t.Fatalf("4 MiB cap, 8 MiB wanted: %v %q", err, out)
 	}
-	if out, _, err := run(t, p, runtime.NewRunConfig().WithArgs("8").WithMemoryLimitPages(16*16)); err != nil || out != "allocated 8 MiB\n" {
+	if out, _, err := run(t, p, wrun.NewRunConfig().WithArgs("8").WithMemoryLimitPages(16*16)); err != nil || out != "allocated 8 MiB\n" {
 		t.Fatalf("16 MiB cap, 8 MiB wanted: %v %q", err, out)
 	}
-	if out, _, err := run(t, p, runtime.NewRunConfig().WithArgs("64")); err != nil || out != "allocated 64 MiB\n" {
+	if out, _, err := run(t, p, wrun.NewRunConfig().WithArgs("64")); err != nil || out != "allocated 64 MiB\n" {
 		t.Fatalf("no cap: %v %q", err, out)
 	}
 	big := compile(t, rt, "wat/bigmem")
-	if _, _, err := run(t, big, runtime.NewRunConfig().WithMemoryLimitPages(256)); err == nil || !strings.Contains(err.Error(), "needs 512 pages") {
+	if _, _, err := run(t, big, wrun.NewRunConfig().WithMemoryLimitPages(256)); err == nil || !strings.Contains(err.Error(), "needs 512 pages") {
 		t.Fatalf("initial memory over the cap: %v", err)
 	}
 }
 
 func TestClocksAndRandom(t *testing.T) {
 	p := compile(t, newRuntime(t), "c/clock")
-	cfg := runtime.NewRunConfig().
+	cfg := wrun.NewRunConfig().
 		WithWalltime(func() (int64, int32) { return 1700000000, 5 }).
 		WithNanotime(func() int64 { return 42 }).
 		WithRandSource(bytes.NewReader([]byte{1, 2, 3, 4, 5, 6, 7, 8}))
@@ -169,8 +169,8 @@ func TestClocksAndRandom(t *testing.T) {
 		t.Errorf("got %q, want %q", out, want)
 	}
 	// Defaults: real clocks, real randomness.
-	out1, _, _ := run(t, p, runtime.NewRunConfig())
-	out2, _, _ := run(t, p, runtime.NewRunConfig())
+	out1, _, _ := run(t, p, wrun.NewRunConfig())
+	out2, _, _ := run(t, p, wrun.NewRunConfig())
 	if out1 == out2 || !strings.HasPrefix(out1, fmt.Sprintf("wall=%d", time.Now().Unix())[:9]) {
 		t.Errorf("default clocks or randomness look fake: %q %q", out1, out2)
 	}
@@ -183,7 +183,7 @@ func TestHostMount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, err := run(t, p, runtime.NewRunConfig().WithArgs("/data", "keep").WithMount(vfs.Mount{Guest: "/data", FS: fs}))
+	out, _, err := run(t, p, wrun.NewRunConfig().WithArgs("/data", "keep").WithMount(vfs.Mount{Guest: "/data", FS: fs}))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
@@ -195,7 +195,7 @@ func TestHostMount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, _, err = run(t, p, runtime.NewRunConfig().WithMount(vfs.Mount{Guest: "/data", FS: ro}))
+	out, _, err = run(t, p, wrun.NewRunConfig().WithMount(vfs.Mount{Guest: "/data", FS: ro}))
 	if err == nil || !strings.HasPrefix(out, "FAIL create note.txt") {
 		t.Fatalf("read-only mount allowed a write: %v %q", err, out)
 	}
@@ -208,7 +208,7 @@ func TestConcurrentRuns(t *testing.T) {
 	for i := range 16 {
 		wg.Go(func() {
 			var out bytes.Buffer
-			if err := p.Run(context.Background(), runtime.NewRunConfig().WithArgs(fmt.Sprint(i)).WithStdout(&out)); err != nil {
+			if err := p.Run(context.Background(), wrun.NewRunConfig().WithArgs(fmt.Sprint(i)).WithStdout(&out)); err != nil {
 				errs <- err
 				return
 			}
@@ -234,12 +234,12 @@ func TestCompileErrors(t *testing.T) {
 		target error
 		msg    string
 	}{
-		{"text.txt", []byte("hello, world\n"), runtime.ErrNotWasm, "does not start with \\0asm"},
-		{"empty.wasm", nil, runtime.ErrNotWasm, "not a WebAssembly binary"},
-		{"short.wasm", []byte("\x00asm\x01"), runtime.ErrInvalidModule, "truncated header"},
-		{"truncated.wasm", hello[:len(hello)/2], runtime.ErrInvalidModule, "truncated.wasm is not a valid WebAssembly module"},
-		{"component.wasm", []byte("\x00asm\x0d\x00\x01\x00"), runtime.ErrComponent, "wazero runs core modules with WASI preview 1 only"},
-		{"future.wasm", []byte("\x00asm\x02\x00\x00\x00"), runtime.ErrInvalidModule, "unknown binary version"},
+		{"text.txt", []byte("hello, world\n"), wrun.ErrNotWasm, "does not start with \\0asm"},
+		{"empty.wasm", nil, wrun.ErrNotWasm, "not a WebAssembly binary"},
+		{"short.wasm", []byte("\x00asm\x01"), wrun.ErrInvalidModule, "truncated header"},
+		{"truncated.wasm", hello[:len(hello)/2], wrun.ErrInvalidModule, "truncated.wasm is not a valid WebAssembly module"},
+		{"component.wasm", []byte("\x00asm\x0d\x00\x01\x00"), wrun.ErrComponent, "wazero runs core modules with WASI preview 1 only"},
+		{"future.wasm", []byte("\x00asm\x02\x00\x00\x00"), wrun.ErrInvalidModule, "unknown binary version"},
 	}
 	for _, c := range cases {
 		_, err := rt.Compile(ctx, c.name, c.wasm)
@@ -248,12 +248,12 @@ func TestCompileErrors(t *testing.T) {
 		}
 	}
 	_, err := rt.CompileFile(ctx, testenv.Guest(t, "wat/needs_env"))
-	var missing *runtime.MissingImportError
+	var missing *wrun.MissingImportError
 	if !errors.As(err, &missing) || missing.Module != "env" || missing.Name != "host_log" {
 		t.Errorf("missing import: got %v", err)
 	}
 	p := compile(t, rt, "wat/reactor")
-	if err := p.Run(ctx, runtime.NewRunConfig()); err == nil || !strings.Contains(err.Error(), "reactor") {
+	if err := p.Run(ctx, wrun.NewRunConfig()); err == nil || !strings.Contains(err.Error(), "reactor") {
 		t.Errorf("reactor: got %v", err)
 	}
 	if _, err := rt.CompileFile(ctx, filepath.Join(t.TempDir(), "nope.wasm")); !errors.Is(err, os.ErrNotExist) {
@@ -265,13 +265,13 @@ func TestDiskCache(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	for i := range 2 {
-		rt, err := runtime.New(ctx, runtime.NewConfig().WithCacheDir(dir).WithCompilationWorkers(2))
+		rt, err := wrun.New(ctx, wrun.NewConfig().WithCacheDir(dir).WithCompilationWorkers(2))
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := compile(t, rt, "go/hello")
 		var out bytes.Buffer
-		if err := p.Run(ctx, runtime.NewRunConfig().WithStdout(&out)); err != nil || out.String() != "hello, world, from Go on wasip1\n" {
+		if err := p.Run(ctx, wrun.NewRunConfig().WithStdout(&out)); err != nil || out.String() != "hello, world, from Go on wasip1\n" {
 			t.Fatalf("run %d: %v %q", i, err, out.String())
 		}
 		rt.Close(ctx)
@@ -289,7 +289,7 @@ func TestDiskCache(t *testing.T) {
 	// An unwritable cache location is a clear error from New.
 	file := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(file, nil, 0o644)
-	if _, err := runtime.New(ctx, runtime.NewConfig().WithCacheDir(filepath.Join(file, "sub"))); err == nil || !strings.Contains(err.Error(), "compilation cache") {
+	if _, err := wrun.New(ctx, wrun.NewConfig().WithCacheDir(filepath.Join(file, "sub"))); err == nil || !strings.Contains(err.Error(), "compilation cache") {
 		t.Fatalf("unusable cache dir: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"bytes"
@@ -7,10 +7,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/testenv"
 	"github.com/wrun-dev/wrun/registryclient"
-	"github.com/wrun-dev/wrun/runtime"
 )
 
 // helloPackage writes a package directory running the hello guest (built
@@ -73,7 +73,7 @@ func ExampleConfig_WithHome() {
 		return
 	}
 
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithHome(state))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithHome(state))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -85,7 +85,7 @@ func ExampleConfig_WithHome() {
 		return
 	}
 	defer p.Close(ctx)
-	if err := p.Run(ctx, runtime.NewRunConfig().WithStdout(os.Stdout)); err != nil {
+	if err := p.Run(ctx, wrun.NewRunConfig().WithStdout(os.Stdout)); err != nil {
 		fmt.Println(err)
 		return
 	}
@@ -127,7 +127,7 @@ func ExampleRuntime_LoadBundle() {
 		return
 	}
 
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache().WithHome(filepath.Join(tmp, "state")))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache().WithHome(filepath.Join(tmp, "state")))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -140,8 +140,8 @@ func ExampleRuntime_LoadBundle() {
 		return
 	}
 	defer p.Close(ctx) // b must stay unchanged until here
-	fmt.Println(p.Name, p.Version, p.Digest == pkg.Digest())
-	if err := p.Run(ctx, runtime.NewRunConfig().WithStdout(os.Stdout)); err != nil {
+	fmt.Println(p.Name(), p.Version(), p.Digest() == pkg.Digest())
+	if err := p.Run(ctx, wrun.NewRunConfig().WithStdout(os.Stdout)); err != nil {
 		fmt.Println(err)
 	}
 	// Output:

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"bytes"
@@ -6,8 +6,8 @@ import (
 	"io"
 	"testing"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/testenv"
-	"github.com/wrun-dev/wrun/runtime"
 )
 
 // BenchmarkCancellation measures what wazero's termination checks cost a
@@ -22,7 +22,7 @@ func BenchmarkCancellation(b *testing.B) {
 		name string
 		on   bool
 	}{{"cancel", true}, {"nocancel", false}}
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func BenchmarkCancellation(b *testing.B) {
 			b.Fatal(err)
 		}
 		for _, m := range modes {
-			cfg := runtime.NewRunConfig().WithCancellation(m.on).WithStdout(io.Discard)
+			cfg := wrun.NewRunConfig().WithCancellation(m.on).WithStdout(io.Discard)
 			if g.args != "" {
 				cfg = cfg.WithArgs(g.args)
 			}
@@ -60,7 +60,7 @@ func BenchmarkCancellation(b *testing.B) {
 		for _, s := range pythonScripts {
 			for _, m := range modes {
 				var out bytes.Buffer
-				cfg := runtime.NewRunConfig().WithCancellation(m.on).WithArgs("-c", s.code).WithStdout(&out).WithStderr(&out)
+				cfg := wrun.NewRunConfig().WithCancellation(m.on).WithArgs("-c", s.code).WithStdout(&out).WithStderr(&out)
 				if err := pkg.Run(ctx, cfg); err != nil { // compiles the variant
 					b.Fatal(err)
 				}

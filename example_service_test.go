@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"bytes"
@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/testenv"
-	"github.com/wrun-dev/wrun/runtime"
 )
 
 // A service compiles its guest once and runs it per request: the request
@@ -26,7 +26,7 @@ import (
 // fresh /tmp.
 func Example_httpHandler() {
 	ctx := context.Background()
-	rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func Example_httpHandler() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	shared := runtime.NewRunConfig().WithArgs("per-request").WithScratch(1 << 20)
+	shared := wrun.NewRunConfig().WithArgs("per-request").WithScratch(1 << 20)
 
 	stopped := make(chan error, 1)
 	handler := func(w http.ResponseWriter, req *http.Request) {

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wrun-dev/wrun/runtime"
+	"github.com/wrun-dev/wrun"
 )
 
 // With the default Config, a guest that loops without calling the host is
@@ -41,7 +41,7 @@ func TestCancelByDefault(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx, runtime.NewRunConfig()) }()
+	go func() { done <- p.Run(ctx, wrun.NewRunConfig()) }()
 	time.Sleep(100 * time.Millisecond) // the guest is looping by now
 
 	gcDone := make(chan struct{})
@@ -83,7 +83,7 @@ func TestCancelByDefault(t *testing.T) {
 // noticed only when it returns.
 func TestOptOutRunsToCompletion(t *testing.T) {
 	p := compile(t, newRuntime(t), "c/spin")
-	fast := runtime.NewRunConfig().WithCancellation(false)
+	fast := wrun.NewRunConfig().WithCancellation(false)
 	if err := p.Run(context.Background(), fast); err != nil { // compiles the variant
 		t.Fatal(err)
 	}
@@ -99,11 +99,11 @@ func TestOptOutRunsToCompletion(t *testing.T) {
 	ctx, cancel = context.WithCancel(context.Background())
 	cancel()
 	out.Reset()
-	if err := p.Run(ctx, runtime.NewRunConfig().WithArgs("1000000").WithStdout(&out)); !errors.Is(err, context.Canceled) {
+	if err := p.Run(ctx, wrun.NewRunConfig().WithArgs("1000000").WithStdout(&out)); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancellable run with a cancelled context: got %v, output %q", err, out.String())
 	}
 	// A Runtime whose default is off runs cancellable when a run asks.
-	rt, err := runtime.New(context.Background(), runtime.NewConfig().WithInMemoryCache().WithCloseOnContextDone(false))
+	rt, err := wrun.New(context.Background(), wrun.NewConfig().WithInMemoryCache().WithCloseOnContextDone(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestOptOutRunsToCompletion(t *testing.T) {
 	loop := compile(t, rt, "wat/loop")
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := loop.Run(ctx, runtime.NewRunConfig().WithCancellation(true)); !errors.Is(err, context.DeadlineExceeded) {
+	if err := loop.Run(ctx, wrun.NewRunConfig().WithCancellation(true)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("WithCancellation(true) on a runtime without: got %v", err)
 	}
 }
@@ -132,7 +132,7 @@ func TestVariantsShareCache(t *testing.T) {
 		return n
 	}
 	runBoth := func() {
-		rt, err := runtime.New(ctx, runtime.NewConfig().WithCacheDir(dir))
+		rt, err := wrun.New(ctx, wrun.NewConfig().WithCacheDir(dir))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +140,7 @@ func TestVariantsShareCache(t *testing.T) {
 		p := compile(t, rt, "c/spin")
 		for _, on := range []bool{true, false} {
 			var out bytes.Buffer
-			if err := p.Run(ctx, runtime.NewRunConfig().WithCancellation(on).WithArgs("1").WithStdout(&out)); err != nil || out.String() != "rounds=1 primes=9592 fib=6765\n" {
+			if err := p.Run(ctx, wrun.NewRunConfig().WithCancellation(on).WithArgs("1").WithStdout(&out)); err != nil || out.String() != "rounds=1 primes=9592 fib=6765\n" {
 				t.Fatalf("cancellation %v: %v %q", on, err, out.String())
 			}
 		}

@@ -1,4 +1,4 @@
-package runtime_test
+package wrun_test
 
 import (
 	"context"
@@ -9,8 +9,8 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/testenv"
-	"github.com/wrun-dev/wrun/runtime"
 )
 
 // BenchmarkRun measures instantiate+run of a compiled guest in process:
@@ -20,7 +20,7 @@ func BenchmarkRun(b *testing.B) {
 		wasm := testenv.GuestBytes(b, guest)
 		ctx := context.Background()
 		b.Run(guest+"/wrun", func(b *testing.B) {
-			rt, err := runtime.New(ctx, runtime.NewConfig().WithInMemoryCache())
+			rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -29,7 +29,7 @@ func BenchmarkRun(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cfg := runtime.NewRunConfig().WithStdout(io.Discard)
+			cfg := wrun.NewRunConfig().WithStdout(io.Discard)
 			b.ResetTimer()
 			for b.Loop() {
 				if err := p.Run(ctx, cfg); err != nil {

@@ -1,4 +1,4 @@
-package runtime
+package wrun
 
 import (
 	"context"
@@ -19,7 +19,24 @@ import (
 // [preinit] mounts lists, when it lists any) and its [run] env. It returns
 // the snapshot that replaces the package's [run] wasm: wrun build ships it,
 // so the bundle runs without initializing again.
-func PreinitPackage(ctx context.Context, p *bundle.Package, opts preinit.Options) ([]byte, *preinit.Report, error) {
+//
+// It runs on r: its compilation cache, and its pre-initialization limits
+// (Config.WithPreinitLimits) where opts sets none.
+func (r *Runtime) PreinitPackage(ctx context.Context, p *bundle.Package, opts preinit.Options) ([]byte, *preinit.Report, error) {
+	release, err := r.acquire()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer release()
+	if opts.CompilationCache == nil {
+		opts.CompilationCache = r.cache
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = r.cfg.preinitTimeout
+	}
+	if opts.MaxMemoryBytes == 0 {
+		opts.MaxMemoryBytes = uint64(r.cfg.preinitMaxPages) * pageSize
+	}
 	m := p.Manifest
 	if m.Preinit == nil {
 		return nil, nil, fmt.Errorf("%s has no [preinit] table", m.Package.Name)

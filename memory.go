@@ -1,4 +1,4 @@
-package runtime
+package wrun
 
 import "github.com/wrun-dev/wrun/internal/linearmem"
 

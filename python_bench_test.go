@@ -43,8 +43,10 @@ func pythonRuntimeDir(tb testing.TB) string {
 // package loaded once with wrun.Load and run with Package.Run per
 // iteration, against raw wazero instantiating the same compiled module per
 // iteration with the standard library as a read-only host directory: with
-// wazero's defaults (what `wazero run` does without -timeout) and with
-// CloseOnContextDone, which wrun turns on only for a --timeout run.
+// the same cancellation setting on both sides: "cancel" is wrun's
+// embedding default against wazero's WithCloseOnContextDone(true), "fast"
+// is RunConfig.WithCancellation(false) (the wrun CLI's default) against
+// wazero's default (what `wazero run` does without -timeout).
 func BenchmarkPython(b *testing.B) {
 	dir := pythonRuntimeDir(b)
 	ctx := context.Background()
@@ -66,8 +68,8 @@ func BenchmarkPython(b *testing.B) {
 		b.Fatal(err)
 	}
 	// Raw wazero twice: with its defaults, as `wazero run` without -timeout,
-	// and with CloseOnContextDone (wrun: only for --timeout), which compiles
-	// a termination check into every function entry and loop header.
+	// and with CloseOnContextDone, which compiles a termination check into
+	// every function entry and loop header.
 	type rawWazero struct {
 		name string
 		r    wazero.Runtime
@@ -78,8 +80,8 @@ func BenchmarkPython(b *testing.B) {
 		name string
 		cfg  wazero.RuntimeConfig
 	}{
-		{"wazero", wazero.NewRuntimeConfig()},
-		{"wazeroCloseOnDone", wazero.NewRuntimeConfig().WithCloseOnContextDone(true)},
+		{"fast", wazero.NewRuntimeConfig()},
+		{"cancel", wazero.NewRuntimeConfig().WithCloseOnContextDone(true)},
 	} {
 		r := wazero.NewRuntimeWithConfig(ctx, c.cfg)
 		defer r.Close(ctx)
@@ -93,18 +95,24 @@ func BenchmarkPython(b *testing.B) {
 	fsc := wazero.NewFSConfig().WithReadOnlyDirMount(filepath.Join(dir, "lib"), "/usr/local/lib")
 
 	for _, s := range pythonScripts {
-		b.Run(s.name+"/wrun", func(b *testing.B) {
-			var out bytes.Buffer
-			cfg := wrun.NewRunConfig().WithArgs("-c", s.code).WithStdout(&out).WithStderr(&out)
-			for b.Loop() {
-				out.Reset()
-				if err := p.Run(ctx, cfg); err != nil || out.String() != s.out {
-					b.Fatalf("run: %v, output %q", err, out.String())
-				}
+		for _, cancel := range []bool{true, false} {
+			setting := "fast"
+			if cancel {
+				setting = "cancel"
 			}
-		})
+			b.Run(s.name+"/"+setting+"/wrun", func(b *testing.B) {
+				var out bytes.Buffer
+				cfg := wrun.NewRunConfig().WithArgs("-c", s.code).WithStdout(&out).WithStderr(&out).WithCancellation(cancel)
+				for b.Loop() {
+					out.Reset()
+					if err := p.Run(ctx, cfg); err != nil || out.String() != s.out {
+						b.Fatalf("run: %v, output %q", err, out.String())
+					}
+				}
+			})
+		}
 		for _, raw := range raws {
-			b.Run(s.name+"/"+raw.name, func(b *testing.B) {
+			b.Run(s.name+"/"+raw.name+"/wazero", func(b *testing.B) {
 				var out bytes.Buffer
 				cfg := wazero.NewModuleConfig().WithName("").WithArgs("python", "-c", s.code).
 					WithEnv("PYTHONHOME", "/usr/local").WithFSConfig(fsc).

@@ -50,7 +50,7 @@ func main() {
 		{"pythonpreinit", o.pythonPreinitBench},
 		{"service", o.serviceBench},
 		{"inproc", func(w io.Writer) error {
-			return goBench(w, "in-process instantiate+run of a compiled guest: Program.Run vs raw wazero", ".", "BenchmarkRun$")
+			return goBench(w, "in-process instantiate+run of a compiled guest: Program.Run vs raw wazero, same cancellation setting (cancel: embedding default; fast: CLI default)", ".", "BenchmarkRun$")
 		}},
 	}
 	for _, s := range sections {

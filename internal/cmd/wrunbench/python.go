@@ -64,8 +64,8 @@ func (o *options) pythonBench(w io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(w)
-	return goBench(w, "CPython re-run in process: wrun.Runtime.Load once, Package.Run per run vs raw wazero InstantiateModule"+
-		" (wazeroCloseOnDone: raw wazero with CloseOnContextDone, off by default for the wrun command line (on for --timeout), on by default in the embedding API)", ".", "BenchmarkPython")
+	return goBench(w, "CPython re-run in process: wrun.Runtime.Load once, Package.Run per run vs raw wazero InstantiateModule,"+
+		" same cancellation on both sides (cancel: the embedding API's default, wazero's CloseOnContextDone; fast: the wrun command line's default, wazero's default)", ".", "BenchmarkPython")
 }
 
 // checkOutput runs c once (it also warms its caches) and checks its stdout.

@@ -283,6 +283,7 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	// Layers: the runtime's own assets and the root's at their absolute
 	// paths, then every dependency's under the path its dependent gives.
 	var layers []vfs.Mount
+	origins := map[string][]string{} // guest path → what its layers hold: package digest and directory
 	add := func(pkg *registryclient.Package, base string) error {
 		for _, a := range pkg.Manifest.Assets {
 			l, closer, err := r.assetLayer(pkg, a.From)
@@ -292,7 +293,9 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 			if closer != nil {
 				p.closers = append(p.closers, closer)
 			}
-			layers = append(layers, vfs.Mount{Guest: path.Join("/", base, a.To), FS: l})
+			guest := path.Join("/", base, a.To)
+			layers = append(layers, vfs.Mount{Guest: guest, FS: l})
+			origins[guest] = append(origins[guest], pkg.Digest().String()+" "+a.From)
 		}
 		return nil
 	}
@@ -336,7 +339,7 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 		if err != nil {
 			return nil, err
 		}
-		if wasm, err = r.preinit(ctx, exe, wasm, p.layers); err != nil {
+		if wasm, err = r.preinit(ctx, exe, wasm, p.layers, origins); err != nil {
 			return nil, err
 		}
 		p.prog, err = r.Compile(ctx, name, wasm)
@@ -355,8 +358,12 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 
 // preinit pre-initializes a package that declares [preinit] but still
 // exports its init function (it ships no snapshot), caching the result by
-// the digests of the wasm and of the packages whose files the init sees.
-func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm []byte, layers []vfs.Mount) ([]byte, error) {
+// everything the init can observe: the wasm, the package it comes from,
+// every layer mounted for it (guest path, and the digest and directory of
+// each package whose files it holds: an app's files, not only the
+// runtime's), its environment and the init's name. origins gives, for each
+// guest path of layers, what its layers hold.
+func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm []byte, layers []vfs.Mount, origins map[string][]string) ([]byte, error) {
 	pre := exe.Manifest.Preinit
 	initFunc := orDefault(pre.Init, preinit.DefaultInitFunc)
 	pending, err := exportsFunc(wasm, initFunc)
@@ -367,9 +374,13 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 		return wasm, nil // shipped pre-initialized
 	}
 	var mounts []vfs.Mount
+	inputs := []string{"package " + exe.Digest().String()}
 	for _, l := range layers {
 		if len(pre.Mounts) == 0 || slices.Contains(pre.Mounts, l.Guest) {
 			mounts = append(mounts, vfs.Mount{Guest: l.Guest, FS: vfs.NewCopyOnWriteFS(l.FS)})
+			for _, o := range origins[l.Guest] {
+				inputs = append(inputs, "mount "+l.Guest+" "+o)
+			}
 		}
 	}
 	dirs, err := r.home()
@@ -383,8 +394,7 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 		return nil, fmt.Errorf("%s: pre-initializing: %w", exe.Label(), err)
 	}
 	defer release()
-	inputs := exe.Digest().String()
-	out, _, err := preinit.Cached(ctx, dirs.Snapshots(), wasm, inputs, preinit.Options{
+	out, _, err := preinit.Cached(ctx, dirs.Snapshots(), wasm, strings.Join(inputs, "\n"), preinit.Options{
 		InitFunc: initFunc, Mounts: mounts, CompilationCache: r.cache,
 		Env: envList(exe.Manifest.Run.Env), AllowRandom: true,
 		Timeout: r.cfg.preinitTimeout, MaxMemoryBytes: uint64(r.cfg.preinitMaxPages) * pageSize,

@@ -1,0 +1,63 @@
+package wrun_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wrun-dev/wrun"
+	"github.com/wrun-dev/wrun/internal/testenv"
+	"github.com/wrun-dev/wrun/registryclient"
+)
+
+// TestPreinitSnapshotKeyCoversApp: a runtime package whose [preinit] lists
+// no mounts lets its init read the app's files; two apps on that runtime
+// must each run with their own baked state. The snapshot was cached by the
+// runtime's digest alone, so the second app ran with the first one's.
+func TestPreinitSnapshotKeyCoversApp(t *testing.T) {
+	ctx := context.Background()
+	home := filepath.Join(t.TempDir(), "state")
+	c, err := registryclient.New(registryclient.Options{Home: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, c, writePkg(t, `[package]
+name = "test:prert"
+version = "1.0.0"
+kind = "module"
+[run]
+wasm = "module.wasm"
+[preinit]
+init = "wizer.initialize"
+`, map[string][]byte{"module.wasm": testenv.GuestBytes(t, "c/prefile")}))
+
+	app := func(config string) string {
+		return writePkg(t, `[package]
+name = "test:app"
+version = "1.0.0"
+kind = "component"
+[run]
+runtime = "test:prert@^1"
+[[assets]]
+from = "data"
+to = "/data"
+`, map[string][]byte{"data/config.txt": []byte(config)})
+	}
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithHome(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	for _, config := range []string{"app=A\n", "app=B\n"} {
+		p, err := rt.Load(ctx, app(config))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := runOut(t, p)
+		p.Close(ctx)
+		if !strings.Contains(got, "initialized by snapshot") || !strings.HasSuffix(got, "config: "+config) {
+			t.Errorf("app with config %q ran with:\n%s", config, got)
+		}
+	}
+}

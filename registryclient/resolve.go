@@ -162,7 +162,12 @@ func (c *Client) pull(ctx context.Context, what string, root func() (*Package, s
 	if lockPath == "" {
 		lockPath = filepath.Join(c.dirs.Cache, "locks", p.Descriptor.Digest.Encoded()+".toml")
 	}
-	return c.resolve(ctx, p, lockPath)
+	res, err := c.resolve(ctx, p, lockPath)
+	if err != nil {
+		p.Close() // an open bundle file, else a no-op
+		return nil, err
+	}
+	return res, nil
 }
 
 // pullRoot gets the package r names, and the path of its lock file when it

@@ -40,8 +40,25 @@ $(TESTDATA)/wat/%.wasm: testdata/wat/%.wat
 	@mkdir -p $(@D)
 	wat2wasm --enable-all -o $@ $<
 
-# Baseline tools for benchmarks and interop tests, pinned.
-tools: $(TOOLS)/wazero $(TOOLS)/oras $(TOOLS)/staticcheck
+# Baseline tools for benchmarks and interop tests, pinned. The npm ones
+# (wizer for the pre-initialization comparison, jco for the wasm-tools
+# metadata interop) are installed here, never by a test; each has its own
+# npm prefix, and a stamp names the installed version. Wizer 11.x breaks
+# npm ci on its lock file, hence -E and 10.0.0.
+JCO_VERSION   := 1.35.0
+WIZER_VERSION := 10.0.0
+NPM_INSTALL   := npm install --no-audit --no-fund -E
+tools: $(TOOLS)/wazero $(TOOLS)/oras $(TOOLS)/staticcheck $(TOOLS)/jco/.installed-$(JCO_VERSION) $(TOOLS)/wizer/.installed-$(WIZER_VERSION)
+$(TOOLS)/jco/.installed-$(JCO_VERSION):
+	@mkdir -p $(@D)
+	grep -qs '"version": "$(JCO_VERSION)"' $(@D)/node_modules/@bytecodealliance/jco/package.json \
+		|| $(NPM_INSTALL) --prefix $(@D) @bytecodealliance/jco@$(JCO_VERSION)
+	touch $@
+$(TOOLS)/wizer/.installed-$(WIZER_VERSION):
+	@mkdir -p $(@D)
+	grep -qs '"version": "$(WIZER_VERSION)"' $(@D)/node_modules/@bytecodealliance/wizer/package.json \
+		|| $(NPM_INSTALL) --prefix $(@D) @bytecodealliance/wizer@$(WIZER_VERSION)
+	touch $@
 $(TOOLS)/wazero:
 	GOBIN=$(TOOLS) $(GO) install github.com/tetratelabs/wazero/cmd/wazero@v1.12.0
 $(TOOLS)/oras:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"testing/fstest"
 
@@ -12,6 +11,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wrun-dev/wrun"
+	"github.com/wrun-dev/wrun/internal/testenv"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
@@ -21,12 +21,14 @@ func ExampleRunConfig_WithMount_fromFS() {
 	ctx := context.Background()
 	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer rt.Close(ctx)
-	prog, err := rt.CompileFile(ctx, ".build/testdata/c/cat.wasm")
+	prog, err := rt.CompileFile(ctx, testenv.GuestPath("c/cat"))
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 
 	files := fstest.MapFS{
@@ -36,7 +38,8 @@ func ExampleRunConfig_WithMount_fromFS() {
 	cfg := wrun.NewRunConfig().WithStdout(os.Stdout).
 		WithMount(vfs.Mount{Guest: "/data", FS: vfs.FromFS(files)})
 	if err := prog.Run(ctx, cfg.WithArgs("/data/greeting.txt", "/data/docs/")); err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	err = prog.Run(ctx, cfg.WithArgs("-w", "/data/new.txt", "x"))
 	var exit *sys.ExitError
@@ -56,12 +59,14 @@ func ExampleRunConfig_WithMount_fromAfero() {
 	ctx := context.Background()
 	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer rt.Close(ctx)
-	prog, err := rt.CompileFile(ctx, ".build/testdata/c/cat.wasm")
+	prog, err := rt.CompileFile(ctx, testenv.GuestPath("c/cat"))
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 
 	store := afero.NewMemMapFs()
@@ -70,7 +75,8 @@ func ExampleRunConfig_WithMount_fromAfero() {
 		WithMount(vfs.Mount{Guest: "/data", FS: vfs.FromAfero(store)}).
 		WithArgs("/data/in.txt", "-w", "/data/out.txt", "from the guest\n", "/data/")
 	if err := prog.Run(ctx, cfg); err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	out, _ := afero.ReadFile(store, "/out.txt")
 	fmt.Print(string(out))

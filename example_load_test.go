@@ -16,11 +16,7 @@ import (
 // helloPackage writes a package directory running the hello guest (built
 // by `make testdata`, found through WRUN_TESTDATA) into dir.
 func helloPackage(dir string) error {
-	guests := os.Getenv("WRUN_TESTDATA")
-	if guests == "" {
-		guests = filepath.Join(testenv.Build(), "testdata")
-	}
-	wasm, err := os.ReadFile(filepath.Join(guests, "c", "hello.wasm"))
+	wasm, err := os.ReadFile(testenv.GuestPath("c/hello"))
 	if err != nil {
 		return fmt.Errorf("%w: run make testdata", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -28,17 +27,19 @@ func Example_httpHandler() {
 	ctx := context.Background()
 	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer rt.Close(ctx)
-	guests := filepath.Join(testenv.Build(), "testdata")
-	echo, err := rt.CompileFile(ctx, filepath.Join(guests, "c", "echo.wasm"))
+	echo, err := rt.CompileFile(ctx, testenv.GuestPath("c/echo"))
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
-	loop, err := rt.CompileFile(ctx, filepath.Join(guests, "wat", "loop.wasm")) // never returns
+	loop, err := rt.CompileFile(ctx, testenv.GuestPath("wat/loop")) // never returns
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	shared := wrun.NewRunConfig().WithArgs("per-request").WithScratch(1 << 20)
 
@@ -73,7 +74,8 @@ func Example_httpHandler() {
 	for _, body := range []string{"first request\n", "second request\n"} {
 		resp, err := http.Post(srv.URL, "text/plain", strings.NewReader(body))
 		if err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 		fmt.Println(resp.Status)
 		io.Copy(os.Stdout, resp.Body)

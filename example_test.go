@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log"
 	"os"
 	"path/filepath"
 
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/wrun-dev/wrun"
+	"github.com/wrun-dev/wrun/internal/testenv"
 )
 
 // Embedding: compile a guest once, then run it with its own arguments and
@@ -19,18 +19,21 @@ func Example() {
 	ctx := context.Background()
 	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer rt.Close(ctx)
 
-	prog, err := rt.CompileFile(ctx, ".build/testdata/c/hello.wasm")
+	prog, err := rt.CompileFile(ctx, testenv.GuestPath("c/hello"))
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	for _, who := range []string{"Ada", "Grace"} {
 		cfg := wrun.NewRunConfig().WithArgs(who).WithStdout(os.Stdout)
 		if err := prog.Run(ctx, cfg); err != nil {
-			log.Fatal(err)
+			fmt.Println(err)
+			return
 		}
 	}
 	// Output:
@@ -44,13 +47,15 @@ func ExampleProgram_Run_exitCode() {
 	ctx := context.Background()
 	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer rt.Close(ctx)
 
-	prog, err := rt.CompileFile(ctx, ".build/testdata/c/exit.wasm")
+	prog, err := rt.CompileFile(ctx, testenv.GuestPath("c/exit"))
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	err = prog.Run(ctx, wrun.NewRunConfig().WithArgs("3"))
 	var exit *sys.ExitError
@@ -68,12 +73,14 @@ func ExampleRuntime_Load() {
 	ctx := context.Background()
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer os.RemoveAll(dir)
-	wasm, err := os.ReadFile(".build/testdata/c/hello.wasm")
+	wasm, err := os.ReadFile(testenv.GuestPath("c/hello"))
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	os.WriteFile(filepath.Join(dir, "component.wasm"), wasm, 0o644)
 	os.WriteFile(filepath.Join(dir, "wrun.toml"), []byte(`[package]
@@ -87,17 +94,20 @@ args = ["from the manifest"]
 	// WithHome keeps all of the example's state (registry, caches) to itself.
 	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache().WithHome(filepath.Join(dir, ".wrun")))
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer rt.Close(ctx)
 	pkg, err := rt.Load(ctx, dir)
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer pkg.Close(ctx)
 	fmt.Println(pkg.Name(), pkg.Version())
 	if err := pkg.Run(ctx, wrun.NewRunConfig().WithStdout(os.Stdout)); err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	// Output:
 	// example:hello 1.0.0

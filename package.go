@@ -211,64 +211,17 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 			}
 		}
 	}()
-	exe := root
-	if m.Run.Runtime != "" {
-		if res.Runtime == nil {
-			return nil, fmt.Errorf("%s: runtime %s did not resolve", p.name, m.Run.Runtime)
-		}
-		exe = res.Runtime
-		p.runtime = exe.Name()
-	}
-	if exe.Manifest.Run.Wasm == "" {
-		return nil, fmt.Errorf("%s is a package of kind %q with nothing to run: it has neither [run] wasm nor [run] runtime",
-			exe.Label(), exe.Manifest.Package.Kind)
+	exe, err := p.executable(res)
+	if err != nil {
+		return nil, err
 	}
 
 	// Compile (the slow part, even from the cache) while the layers are
-	// indexed, unless the wasm must be pre-initialized with them first. A
-	// program this Runtime compiled for an earlier Load of the same wasm
-	// is reused without reading the wasm again.
-	name := exe.Label()
-	readWasm := func() ([]byte, error) {
-		wasm, err := exe.ReadFile(exe.Manifest.Run.Wasm)
-		if err != nil {
-			return nil, fmt.Errorf("%s: reading %s: %w", exe.Label(), exe.Manifest.Run.Wasm, err)
-		}
-		return wasm, nil
-	}
+	// indexed, unless the wasm must be pre-initialized with them first.
 	preinitPending := exe.Manifest.Preinit != nil
-	type result struct {
-		prog    *Program
-		release func()
-		err     error
-	}
-	compiled := make(chan result, 1)
-	var done *result
-	wait := func() result {
-		if done == nil {
-			c := <-compiled
-			done = &c
-		}
-		return *done
-	}
+	var wait func() compileResult
 	if !preinitPending {
-		go func() {
-			compile := func() (*Program, error) {
-				wasm, err := readWasm()
-				if err != nil {
-					return nil, err
-				}
-				return r.Compile(ctx, name, wasm)
-			}
-			sum, ok := fileSum(exe.Package, exe.Manifest.Run.Wasm)
-			if !ok {
-				prog, err := compile()
-				compiled <- result{prog, nil, err}
-				return
-			}
-			prog, release, err := r.loads().program(ctx, progKey{name, sum}, compile)
-			compiled <- result{prog, release, err}
-		}()
+		wait = r.startCompile(ctx, exe)
 		defer func() {
 			if c := wait(); err != nil && c.prog != nil {
 				if c.release != nil {
@@ -280,10 +233,112 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 		}()
 	}
 
-	// Layers: the runtime's own assets and the root's at their absolute
-	// paths, then every dependency's under the path its dependent gives.
+	origins, err := r.mountLayers(p, res, exe)
+	if err != nil {
+		return nil, err
+	}
+	p.setArgsEnv(exe)
+
+	if !preinitPending {
+		c := wait()
+		if c.err != nil {
+			return nil, c.err
+		}
+		p.prog, p.release = c.prog, c.release
+		return p, nil
+	}
+	wasm, err := readWasm(exe)
+	if err != nil {
+		return nil, err
+	}
+	if wasm, err = r.preinit(ctx, exe, wasm, p.layers, origins); err != nil {
+		return nil, err
+	}
+	if p.prog, err = r.Compile(ctx, exe.Label(), wasm); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// executable is the package whose wasm runs: the root, or the runtime it
+// names (recorded in p.runtime).
+func (p *Package) executable(res *registryclient.Resolved) (*registryclient.Package, error) {
+	root := res.Root
+	exe := root
+	if rt := root.Manifest.Run.Runtime; rt != "" {
+		if res.Runtime == nil {
+			return nil, fmt.Errorf("%s: runtime %s did not resolve", p.name, rt)
+		}
+		exe = res.Runtime
+		p.runtime = exe.Name()
+	}
+	if exe.Manifest.Run.Wasm == "" {
+		return nil, fmt.Errorf("%s is a package of kind %q with nothing to run: it has neither [run] wasm nor [run] runtime",
+			exe.Label(), exe.Manifest.Package.Kind)
+	}
+	return exe, nil
+}
+
+// readWasm reads the wasm exe runs.
+func readWasm(exe *registryclient.Package) ([]byte, error) {
+	wasm, err := exe.ReadFile(exe.Manifest.Run.Wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading %s: %w", exe.Label(), exe.Manifest.Run.Wasm, err)
+	}
+	return wasm, nil
+}
+
+// compileResult is the outcome of startCompile: a program, and the release
+// of its share of the Runtime's program cache (nil when it is not shared:
+// close the program instead).
+type compileResult struct {
+	prog    *Program
+	release func()
+	err     error
+}
+
+// startCompile compiles exe's wasm in the background and returns a
+// function that waits for the result (the same result on every call, from
+// one goroutine). A program this Runtime compiled for an earlier Load of
+// the same wasm is reused without reading the wasm again.
+func (r *Runtime) startCompile(ctx context.Context, exe *registryclient.Package) func() compileResult {
+	name := exe.Label()
+	compiled := make(chan compileResult, 1)
+	go func() {
+		compile := func() (*Program, error) {
+			wasm, err := readWasm(exe)
+			if err != nil {
+				return nil, err
+			}
+			return r.Compile(ctx, name, wasm)
+		}
+		sum, ok := fileSum(exe.Package, exe.Manifest.Run.Wasm)
+		if !ok {
+			prog, err := compile()
+			compiled <- compileResult{prog, nil, err}
+			return
+		}
+		prog, release, err := r.loads().program(ctx, progKey{name, sum}, compile)
+		compiled <- compileResult{prog, release, err}
+	}()
+	var done *compileResult
+	return func() compileResult {
+		if done == nil {
+			c := <-compiled
+			done = &c
+		}
+		return *done
+	}
+}
+
+// mountLayers sets p.layers: the runtime's own assets and the root's at
+// their absolute paths, then every dependency's under the path its
+// dependent gives. It returns, by guest path, what its layers hold (package
+// digest and directory), for the pre-initialization cache key.
+func (r *Runtime) mountLayers(p *Package, res *registryclient.Resolved, exe *registryclient.Package) (map[string][]string, error) {
+	root := res.Root
 	var layers []vfs.Mount
-	origins := map[string][]string{} // guest path → what its layers hold: package digest and directory
+	origins := map[string][]string{}
 	add := func(pkg *registryclient.Package, base string) error {
 		for _, a := range pkg.Manifest.Assets {
 			l, closer, err := r.assetLayer(pkg, a.From)
@@ -323,8 +378,14 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 		}
 	}
 	p.layers = unionByPath(layers)
+	return origins, nil
+}
 
-	if exe != root {
+// setArgsEnv sets p's arguments and environment: the runtime's [run] args
+// and env, then the root's on top, and the root's [test] ones.
+func (p *Package) setArgsEnv(exe *registryclient.Package) {
+	m := p.Manifest
+	if exe != p.Resolved.Root {
 		p.args = slices.Clone(exe.Manifest.Run.Args)
 		maps.Copy(p.env, exe.Manifest.Run.Env)
 	}
@@ -333,27 +394,6 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	if m.Test != nil {
 		p.testArgs, p.testEnv = m.Test.Args, m.Test.Env
 	}
-
-	if preinitPending {
-		wasm, err := readWasm()
-		if err != nil {
-			return nil, err
-		}
-		if wasm, err = r.preinit(ctx, exe, wasm, p.layers, origins); err != nil {
-			return nil, err
-		}
-		p.prog, err = r.Compile(ctx, name, wasm)
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		c := wait()
-		p.prog, p.release, err = c.prog, c.release, c.err
-	}
-	if err != nil {
-		return nil, err
-	}
-	return p, nil
 }
 
 // preinit pre-initializes a package that declares [preinit] but still
@@ -368,7 +408,7 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 	initFunc := orDefault(pre.Init, preinit.DefaultInitFunc)
 	pending, err := exportsFunc(wasm, initFunc)
 	if err != nil {
-		return nil, fmt.Errorf("%s is %w: %v", exe.Name(), ErrInvalidModule, err)
+		return nil, fmt.Errorf("%s is %w: %w", exe.Name(), ErrInvalidModule, err)
 	}
 	if !pending {
 		return wasm, nil // shipped pre-initialized

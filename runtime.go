@@ -1,7 +1,6 @@
 package wrun
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -233,7 +232,7 @@ func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Progr
 		return nil, err
 	}
 	if err := wasmbin.CheckCounts(wasm); err != nil { // before wazero decodes a count
-		return nil, fmt.Errorf("%s is %w: %v", name, ErrInvalidModule, err)
+		return nil, fmt.Errorf("%s is %w: %w", name, ErrInvalidModule, err)
 	}
 	v := r.defaultVariant()
 	cm, err := r.compile(ctx, name, wasm, v)
@@ -274,27 +273,20 @@ func (r *Runtime) compile(ctx context.Context, name string, wasm []byte, v varia
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("compiling %s stopped: %w", name, ctx.Err())
 	}
-	return nil, fmt.Errorf("%s is %w: %v", name, ErrInvalidModule, err)
+	return nil, fmt.Errorf("%s is %w: %w", name, ErrInvalidModule, err)
 }
 
-var (
-	wasmMagic     = []byte("\x00asm")
-	coreVersion   = []byte{1, 0, 0, 0}
-	componentLayr = []byte{1, 0} // layer field of a component's header
-)
-
-// checkHeader tells a core module from a component and from anything else.
+// checkHeader tells a core module from a component and from anything else
+// (by wasmbin.Sniff, the one rule).
 func checkHeader(name string, b []byte) error {
-	if len(b) < 8 || !bytes.Equal(b[:4], wasmMagic) {
-		if len(b) >= 4 && bytes.Equal(b[:4], wasmMagic) {
-			return fmt.Errorf("%s is %w: truncated header (%d bytes)", name, ErrInvalidModule, len(b))
-		}
+	switch wasmbin.Sniff(b) {
+	case wasmbin.NotWasm:
 		return fmt.Errorf("%s is %w (it does not start with \\0asm): pass a .wasm file", name, ErrNotWasm)
-	}
-	switch {
-	case bytes.Equal(b[4:8], coreVersion):
+	case wasmbin.Truncated:
+		return fmt.Errorf("%s is %w: truncated header (%d bytes)", name, ErrInvalidModule, len(b))
+	case wasmbin.CoreModule:
 		return nil
-	case bytes.Equal(b[6:8], componentLayr):
+	case wasmbin.Component:
 		return fmt.Errorf("%s is %w: wazero runs core modules with WASI preview 1 only; "+
 			"run it with a component runtime such as wasmtime, or build the program for wasm32-wasip1", name, ErrComponent)
 	default:

@@ -169,8 +169,11 @@ func TestClocksAndRandom(t *testing.T) {
 		t.Errorf("got %q, want %q", out, want)
 	}
 	// Defaults: real clocks, real randomness.
-	out1, _, _ := run(t, p, wrun.NewRunConfig())
-	out2, _, _ := run(t, p, wrun.NewRunConfig())
+	out1, errOut1, err1 := run(t, p, wrun.NewRunConfig())
+	out2, errOut2, err2 := run(t, p, wrun.NewRunConfig())
+	if err1 != nil || err2 != nil {
+		t.Fatalf("runs with the default clocks: %v (stderr %q), %v (stderr %q)", err1, errOut1, err2, errOut2)
+	}
 	if out1 == out2 || !strings.HasPrefix(out1, fmt.Sprintf("wall=%d", time.Now().Unix())[:9]) {
 		t.Errorf("default clocks or randomness look fake: %q %q", out1, out2)
 	}

@@ -18,7 +18,16 @@
 // for a directory and the bundle built from it. Files are read back with Open, ReadFile or FS
 // (an fs.FS whose files are io.ReaderAt, served from the bundle without
 // extracting), verified again at EOF. WriteArchive writes the canonical
-// bundle.
+// bundle and WriteLayer a registry layer, by one header rule: ustar, or
+// PAX with one "path" record for a path ustar cannot hold (non-ASCII or
+// too long).
+//
+// # Names
+//
+// ValidateName is the one package-name rule, used by the manifest check
+// and the registry client alike: namespace:name, each a component-model
+// label of lowercase kebab-case words, every word starting with a letter
+// ("example:hello-world", not "example:hello-2").
 //
 // The bundle reader refuses, with errors wrapping ErrInvalidArchive and
 // naming the entry: links and other non-regular entries, paths breaking

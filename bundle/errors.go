@@ -5,6 +5,12 @@ import "errors"
 // Sentinel errors. Every error the package returns that is about one of
 // these conditions wraps the sentinel (test with errors.Is) and says which
 // input and path it is about.
+//
+// ErrDigestMismatch, ErrSignatureInvalid and ErrUnsigned are the canonical
+// values for those conditions across wrun: registryclient's sentinels of
+// the same names are these values, so a caller tests one value whichever
+// layer (a tampered file here, a tampered blob in the registry client)
+// found it.
 var (
 	// ErrInvalidManifest: wrun.toml does not parse or validate.
 	ErrInvalidManifest = errors.New("invalid manifest")
@@ -25,6 +31,9 @@ var (
 	ErrUnsigned = errors.New("package is unsigned")
 	// ErrTooLarge: an input exceeds the configured size limit.
 	ErrTooLarge = errors.New("size limit exceeded")
+	// ErrInvalidName: a package name or one of its labels breaks the name
+	// rule (see ValidateName).
+	ErrInvalidName = errors.New("invalid package name")
 	// ErrNotExist: no such file in the package.
 	ErrNotExist = errors.New("no such file in package")
 )

@@ -40,16 +40,12 @@ func (f pkgFS) Open(name string) (fs.File, error) {
 			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
 		pf := &pkgFile{info: fileInfo{name: path.Base(name), size: e.Size}, rc: rc}
-		if ra, off, size, ok, _ := f.p.FileRange(name); ok {
-			pf.sr = io.NewSectionReader(ra, off, size)
-		} else {
-			h, err := f.p.openHost(name)
-			if err != nil {
-				rc.Close()
-				return nil, &fs.PathError{Op: "open", Path: name, Err: err}
-			}
-			pf.sr, pf.extra = io.NewSectionReader(h, 0, e.Size), h
+		sr, c, err := f.p.src.section(e)
+		if err != nil {
+			rc.Close()
+			return nil, &fs.PathError{Op: "open", Path: name, Err: err}
 		}
+		pf.sr, pf.extra = sr, c
 		return pf, nil
 	}
 	ents, ok := f.dirEntries(name)

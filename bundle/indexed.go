@@ -34,7 +34,7 @@ func LoadDirIndexed(dir string, entries []Entry) (*Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Package{Manifest: m, dir: dir, name: dir, files: make([]file, len(entries)), trusted: true}
+	p := &Package{Manifest: m, src: indexedSource{dirSource{dir}}, name: dir, files: make([]file, len(entries))}
 	for i, e := range entries {
 		if err := ValidatePath(e.Path); err != nil {
 			return nil, fmt.Errorf("%s: index: %w", dir, err)

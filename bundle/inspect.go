@@ -1,7 +1,6 @@
 package bundle
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -200,8 +199,9 @@ func DetectPath(name string) (PathKind, error) {
 		return 0, err
 	}
 	defer f.Close()
-	var magic [4]byte
-	if _, err := io.ReadFull(f, magic[:]); err == nil && bytes.Equal(magic[:], wasmbin.Magic[:]) {
+	var h [8]byte
+	n, _ := io.ReadFull(f, h[:])
+	if wasmbin.Sniff(h[:n]) != wasmbin.NotWasm {
 		return PathWasm, nil
 	}
 	return PathBundle, nil

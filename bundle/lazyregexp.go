@@ -1,13 +1,7 @@
 package bundle
 
-import (
-	"regexp"
-	"sync"
-)
+import "github.com/wrun-dev/wrun/internal/lazyregexp"
 
-// lazyRegexp compiles a regular expression on first use instead of at
-// program start: every wrun command links this package, and start-up time
-// is what `wrun run` is measured on.
-func lazyRegexp(expr string) func() *regexp.Regexp {
-	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
-}
+// lazyRegexp is lazyregexp.New, the one home of compile-on-first-use
+// regular expressions (shared with registryclient).
+var lazyRegexp = lazyregexp.New

@@ -10,6 +10,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"github.com/Masterminds/semver/v3"
+	"github.com/wrun-dev/wrun/internal/kv"
 )
 
 // ManifestName is the manifest's file name at the package root.
@@ -128,8 +129,6 @@ var allowedKeys = map[string][]string{
 const MaxManifestSize = 1 << 20
 
 var (
-	nameRE = lazyRegexp(`^[a-z][a-z0-9]*(-[a-z0-9]+)*:[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
-	envRE  = lazyRegexp(`^[^=\x00]+$`)
 	// typeErrRE matches BurntSushi/toml's decoding (type) errors.
 	typeErrRE = lazyRegexp(`^toml: (?:line (\d+) )?\(last key "(.*?)"\): (.*)$`)
 )
@@ -212,17 +211,64 @@ func keyString(k toml.Key) string {
 	return strings.Join(parts, ".")
 }
 
+// validate checks the manifest, one table after another, and fills the
+// defaults (package.kind, mounts access). Errors are *ManifestError
+// without File and Line (ParseManifest adds them).
 func (m *Manifest) validate() error {
-	bad := func(key, format string, args ...any) error {
-		return &ManifestError{Key: key, Msg: fmt.Sprintf(format, args...)}
+	if err := m.validatePackage(); err != nil {
+		return err
 	}
+	if err := m.validateRun(); err != nil {
+		return err
+	}
+	// Every guest path ([[assets]], [dependencies], [[mounts]]) is claimed
+	// once.
+	guest := guestPaths{}
+	for _, step := range []func(guestPaths) error{m.validateAssets, m.validateDependencies, m.validateMounts, m.validatePreinit} {
+		if err := step(guest); err != nil {
+			return err
+		}
+	}
+	if t := m.Test; t != nil {
+		if err := checkArgs("test.args", t.Args); err != nil {
+			return err
+		}
+		if err := checkEnv("test.env", t.Env); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// badKey is a manifest error about key.
+func badKey(key, format string, args ...any) error {
+	return &ManifestError{Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// guestPaths maps each guest path claimed so far to the key claiming it.
+type guestPaths map[string]string
+
+// claim claims the guest path to for key, refusing a bad or taken path.
+func (g guestPaths) claim(key, to string) error {
+	if err := checkGuestPath(to); err != nil {
+		return badKey(key, "%v", err)
+	}
+	if prev, ok := g[to]; ok {
+		return badKey(key, "guest path %q is already used by %s", to, prev)
+	}
+	g[to] = key
+	return nil
+}
+
+// validatePackage checks [package] and fills its kind.
+func (m *Manifest) validatePackage() error {
 	p := &m.Package
-	if p.Name != "" && !nameRE().MatchString(p.Name) {
-		return bad("package.name", "%q is not a package name; want namespace:name, each lowercase letters, digits and single hyphens starting with a letter (e.g. example:hello)", p.Name)
+	if p.Name != "" && ValidateName(p.Name) != nil {
+		return badKey("package.name", "%q is not a package name; %s", p.Name, nameRule)
 	}
 	if p.Version != "" {
 		if _, err := semver.StrictNewVersion(p.Version); err != nil {
-			return bad("package.version", "%q is not a semantic version (e.g. 1.0.0): %v", p.Version, err)
+			return badKey("package.version", "%q is not a semantic version (e.g. 1.0.0): %v", p.Version, err)
 		}
 	}
 	switch p.Kind {
@@ -233,74 +279,76 @@ func (m *Manifest) validate() error {
 		}
 	case KindComponent, KindModule, KindAssets:
 	default:
-		return bad("package.kind", "%q is not a package kind; allowed: component, module, assets", p.Kind)
+		return badKey("package.kind", "%q is not a package kind; allowed: component, module, assets", p.Kind)
 	}
 	for i, a := range p.Authors {
 		if strings.TrimSpace(a) == "" {
-			return bad(fmt.Sprintf("package.authors[%d]", i), "empty author")
+			return badKey(fmt.Sprintf("package.authors[%d]", i), "empty author")
 		}
 	}
-	r := &m.Run
+	return nil
+}
+
+// validateRun checks [run] against the package kind.
+func (m *Manifest) validateRun() error {
+	p, r := &m.Package, &m.Run
 	switch {
 	case r.Wasm != "" && r.Runtime != "":
-		return bad("run.runtime", "set either run.wasm (this package's own wasm) or run.runtime (another package's), not both")
+		return badKey("run.runtime", "set either run.wasm (this package's own wasm) or run.runtime (another package's), not both")
 	case p.Kind == KindAssets && (r.Wasm != "" || r.Runtime != ""):
-		return bad("run.wasm", "an assets package has nothing to run; remove [run] or set package.kind")
+		return badKey("run.wasm", "an assets package has nothing to run; remove [run] or set package.kind")
 	case p.Kind == KindModule && r.Wasm == "":
-		return bad("run.wasm", "a module package needs its wasm: set run.wasm (by convention \"module.wasm\")")
+		return badKey("run.wasm", "a module package needs its wasm: set run.wasm (by convention \"module.wasm\")")
 	case p.Kind == KindComponent && r.Wasm == "" && r.Runtime == "":
-		return bad("run.wasm", "a component package needs run.wasm (by convention \"component.wasm\") or run.runtime (e.g. \"python:cpython@^3.11\")")
+		return badKey("run.wasm", "a component package needs run.wasm (by convention \"component.wasm\") or run.runtime (e.g. \"python:cpython@^3.11\")")
 	}
 	if r.Wasm != "" {
 		if err := ValidatePath(r.Wasm); err != nil {
-			return bad("run.wasm", "%v; give a relative path inside the package", err)
+			return badKey("run.wasm", "%v; give a relative path inside the package", err)
 		}
 		if reserved(r.Wasm) {
-			return bad("run.wasm", "%q is under the reserved directory %s/", r.Wasm, ReservedDir)
+			return badKey("run.wasm", "%q is under the reserved directory %s/", r.Wasm, ReservedDir)
 		}
 	}
 	if r.Runtime != "" {
 		if _, _, err := ParseRuntime(r.Runtime); err != nil {
-			return bad("run.runtime", "%v", err)
+			return badKey("run.runtime", "%v", err)
 		}
 	}
 	if err := checkArgs("run.args", r.Args); err != nil {
 		return err
 	}
-	if err := checkEnv("run.env", r.Env); err != nil {
-		return err
-	}
-	guest := map[string]string{}
-	claim := func(key, to string) error {
-		if err := checkGuestPath(to); err != nil {
-			return bad(key, "%v", err)
-		}
-		if prev, ok := guest[to]; ok {
-			return bad(key, "guest path %q is already used by %s", to, prev)
-		}
-		guest[to] = key
-		return nil
-	}
+	return checkEnv("run.env", r.Env)
+}
+
+// validateAssets checks [[assets]] and claims their guest paths.
+func (m *Manifest) validateAssets(guest guestPaths) error {
 	for i, a := range m.Assets {
 		key := fmt.Sprintf("assets[%d]", i)
 		if a.From == "" {
-			return bad(key+".from", "missing; give the package directory to mount (e.g. \"static\")")
+			return badKey(key+".from", "missing; give the package directory to mount (e.g. \"static\")")
 		}
 		if err := ValidatePath(a.From); err != nil {
-			return bad(key+".from", "%v; give a relative directory inside the package", err)
+			return badKey(key+".from", "%v; give a relative directory inside the package", err)
 		}
 		if reserved(a.From) {
-			return bad(key+".from", "%q is under the reserved directory %s/", a.From, ReservedDir)
+			return badKey(key+".from", "%q is under the reserved directory %s/", a.From, ReservedDir)
 		}
 		if a.To == "/" && m.Package.Kind == KindAssets {
 			// An assets package's paths are relative to where its
 			// dependent mounts it: "/" is that mount point itself.
 			continue
 		}
-		if err := claim(key+".to", a.To); err != nil {
+		if err := guest.claim(key+".to", a.To); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// validateDependencies checks [dependencies], in name order, and claims
+// their guest paths.
+func (m *Manifest) validateDependencies(guest guestPaths) error {
 	names := make([]string, 0, len(m.Dependencies))
 	for n := range m.Dependencies {
 		names = append(names, n)
@@ -309,22 +357,28 @@ func (m *Manifest) validate() error {
 	for _, n := range names {
 		d := m.Dependencies[n]
 		key := "dependencies." + keyString(toml.Key{n})
-		if !nameRE().MatchString(n) {
-			return bad(key, "%q is not a package name; want namespace:name (e.g. example:lib)", n)
+		if ValidateName(n) != nil {
+			return badKey(key, "%q is not a package name; %s", n, nameRule)
 		}
 		if d.Version == "" {
-			return bad(key+".version", "missing; give a version or range (e.g. \"^1.0\")")
+			return badKey(key+".version", "missing; give a version or range (e.g. \"^1.0\")")
 		}
 		if _, err := semver.NewConstraint(d.Version); err != nil {
-			return bad(key+".version", "%q is not a version range (e.g. \"1.2.3\", \"^1.2\", \"~1.2.3\", \">=1.0, <2\"): %v", d.Version, err)
+			return badKey(key+".version", "%q is not a version range (e.g. \"1.2.3\", \"^1.2\", \"~1.2.3\", \">=1.0, <2\"): %v", d.Version, err)
 		}
-		if err := claim(key+".to", d.To); err != nil {
+		if err := guest.claim(key+".to", d.To); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// validateMounts checks [[mounts]], claims their guest paths and fills
+// the default access, "ro".
+func (m *Manifest) validateMounts(guest guestPaths) error {
 	for i, mt := range m.Mounts {
 		key := fmt.Sprintf("mounts[%d]", i)
-		if err := claim(key+".to", mt.To); err != nil {
+		if err := guest.claim(key+".to", mt.To); err != nil {
 			return err
 		}
 		switch mt.Access {
@@ -332,25 +386,25 @@ func (m *Manifest) validate() error {
 			m.Mounts[i].Access = "ro"
 		case "ro", "rw":
 		default:
-			return bad(key+".access", "%q is not an access mode; allowed: ro, rw", mt.Access)
+			return badKey(key+".access", "%q is not an access mode; allowed: ro, rw", mt.Access)
 		}
 	}
-	if pi := m.Preinit; pi != nil {
-		if pi.Init == "" {
-			return bad("preinit.init", "missing; give the export to run at build time (e.g. \"wizer.initialize\")")
-		}
-		for i, to := range pi.Mounts {
-			if _, ok := guest[to]; !ok || strings.HasPrefix(guest[to], "dependencies") {
-				return bad(fmt.Sprintf("preinit.mounts[%d]", i), "%q is not the guest path of an [[assets]] or [[mounts]] entry", to)
-			}
-		}
+	return nil
+}
+
+// validatePreinit checks [preinit]: its mounts are guest paths of
+// [[assets]] or [[mounts]] entries.
+func (m *Manifest) validatePreinit(guest guestPaths) error {
+	pi := m.Preinit
+	if pi == nil {
+		return nil
 	}
-	if t := m.Test; t != nil {
-		if err := checkArgs("test.args", t.Args); err != nil {
-			return err
-		}
-		if err := checkEnv("test.env", t.Env); err != nil {
-			return err
+	if pi.Init == "" {
+		return badKey("preinit.init", "missing; give the export to run at build time (e.g. \"wizer.initialize\")")
+	}
+	for i, to := range pi.Mounts {
+		if _, ok := guest[to]; !ok || strings.HasPrefix(guest[to], "dependencies") {
+			return badKey(fmt.Sprintf("preinit.mounts[%d]", i), "%q is not the guest path of an [[assets]] or [[mounts]] entry", to)
 		}
 	}
 	return nil
@@ -374,10 +428,10 @@ func checkEnv(key string, env map[string]string) error {
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		if !envRE().MatchString(k) {
+		if kv.CheckName(k) != nil {
 			return &ManifestError{Key: key, Msg: fmt.Sprintf("%q is not an environment variable name (non-empty, no '=' or NUL)", k)}
 		}
-		if strings.ContainsRune(env[k], 0) {
+		if kv.Check(k, env[k]) != nil {
 			return &ManifestError{Key: key + "." + keyString(toml.Key{k}), Msg: fmt.Sprintf("the value %q contains a NUL byte, which no environment variable can hold; remove it", env[k])}
 		}
 	}
@@ -443,12 +497,12 @@ func (m *Manifest) CheckMounts(granted func(guestPath string) bool) error {
 // (range optional) and checks both parts.
 func ParseRuntime(ref string) (name, versionRange string, err error) {
 	name, versionRange, _ = strings.Cut(ref, "@")
-	if !nameRE().MatchString(name) {
-		return "", "", fmt.Errorf("%q is not a package reference; want namespace:name@range (e.g. python:cpython@^3.11)", ref)
+	if err := ValidateName(name); err != nil {
+		return "", "", fmt.Errorf("%q is not a package reference; want namespace:name@range (e.g. python:cpython@^3.11): %w", ref, err)
 	}
 	if versionRange != "" {
 		if _, err := semver.NewConstraint(versionRange); err != nil {
-			return "", "", fmt.Errorf("%q: version range %q: %v", ref, versionRange, err)
+			return "", "", fmt.Errorf("%q: version range %q: %w", ref, versionRange, err)
 		}
 	}
 	return name, versionRange, nil

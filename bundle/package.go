@@ -46,14 +46,8 @@ type Package struct {
 	files  []file // sorted by path
 	index  map[string]int
 	digest Digest
-	dir    string      // directory package: its root on the host
-	ra     io.ReaderAt // bundle: the archive
-	size   int64       // bundle: its size
-	closer io.Closer
+	src    source // where the bytes come from: a directory, an index, a bundle
 	name   string // for errors: the directory or bundle path
-	// trusted: the files were verified when the directory was written and
-	// it is read-only since (LoadDirIndexed); reads check sizes only.
-	trusted bool
 }
 
 type file struct {
@@ -81,12 +75,7 @@ func (p *Package) Files() []Entry {
 }
 
 // Close releases the bundle file, if any.
-func (p *Package) Close() error {
-	if p.closer != nil {
-		return p.closer.Close()
-	}
-	return nil
-}
+func (p *Package) Close() error { return p.src.close() }
 
 func (p *Package) lookup(name string) (*file, error) {
 	i, ok := p.index[name]
@@ -104,12 +93,12 @@ func (p *Package) Open(name string) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, c, err := p.raw(f)
+	r, c, err := p.src.reader(f)
 	if err != nil {
 		return nil, err
 	}
 	v := &verifyReader{r: r, c: c, want: f.Sum, size: f.Size, name: p.name + ": " + name}
-	if !p.trusted {
+	if p.src.hashes() {
 		v.h = sha256.New()
 	}
 	return v, nil
@@ -143,43 +132,41 @@ func (p *Package) ReadFile(name string) ([]byte, error) {
 	}
 }
 
-// raw returns a reader of a file's bytes, unverified, and what to close.
-func (p *Package) raw(f *file) (io.Reader, io.Closer, error) {
-	if p.ra != nil {
-		return io.NewSectionReader(p.ra, f.off, f.Size), nil, nil
-	}
-	h, err := p.openHost(f.Path)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", p.name, err)
-	}
-	return io.LimitReader(h, f.Size+1), h, nil
-}
-
 // FileRange locates a file inside a bundle, so its bytes can be served
 // from the archive without extracting: the archive, the file's offset in
 // it and its size. ok is false for a directory package.
 func (p *Package) FileRange(name string) (ra io.ReaderAt, off, size int64, ok bool, err error) {
 	f, err := p.lookup(name)
-	if err != nil || p.ra == nil {
+	a, isArchive := p.src.(*archiveSource)
+	if err != nil || !isArchive {
 		return nil, 0, 0, false, err
 	}
-	return p.ra, f.off, f.Size, true, nil
+	return a.ra, f.off, f.Size, true, nil
 }
 
 // Archive returns the verified bundle a package was opened from and its
-// size, so a layer can serve it without extracting (vfs.NewTarLayer); ok
+// size, for an embedder that serves it itself (wrun serves bundle assets through
+// FS, whose reads are verified); ok
 // is false for a directory package. Entries under .wrun/ are the release
 // signature, not package files.
 func (p *Package) Archive() (ra io.ReaderAt, size int64, ok bool) {
-	if p.ra == nil {
-		return nil, 0, false
+	if a, ok := p.src.(*archiveSource); ok {
+		return a.ra, a.size, true
 	}
-	return p.ra, p.size, true
+	return nil, 0, false
 }
 
 // Dir returns the directory a package was loaded from; ok is false for a
 // bundle.
-func (p *Package) Dir() (dir string, ok bool) { return p.dir, p.ra == nil }
+func (p *Package) Dir() (dir string, ok bool) {
+	switch s := p.src.(type) {
+	case dirSource:
+		return s.dir, true
+	case indexedSource:
+		return s.dir, true
+	}
+	return "", false
+}
 
 // verifyReader verifies size and SHA-256 at EOF (ggcr internal/verify).
 type verifyReader struct {
@@ -260,7 +247,7 @@ func LoadDir(dir string) (*Package, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Package{Manifest: m, dir: dir, name: dir}
+	p := &Package{Manifest: m, src: dirSource{dir}, name: dir}
 	seen := map[string]bool{}
 	add := func(rel string) error {
 		if seen[rel] {
@@ -376,17 +363,6 @@ func noSymlinks(root *os.Root, where, rel, key string) error {
 	return nil
 }
 
-// openHost opens a file of a directory package through an os.Root of its
-// directory, so a symlink put in its way later cannot lead outside it.
-func (p *Package) openHost(rel string) (*os.File, error) {
-	root, err := os.OpenRoot(p.dir)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	return root.Open(filepath.FromSlash(rel))
-}
-
 // finish indexes the files, computes the digest and fills the manifest.
 func (p *Package) finish() error {
 	p.index = make(map[string]int, len(p.files))
@@ -446,7 +422,7 @@ func (p *Package) checkFileDirs() error {
 // Bytes that are not a core module (another file, a component) are left
 // to whoever runs them.
 func CheckWasm(b []byte) error {
-	if len(b) < 8 || [4]byte(b[:4]) != wasmbin.Magic || [4]byte(b[4:8]) != wasmbin.VersionModule {
+	if wasmbin.Sniff(b) != wasmbin.CoreModule {
 		return nil
 	}
 	return wasmbin.CheckCounts(b)

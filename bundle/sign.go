@@ -109,7 +109,7 @@ func Verify(p *Package, trust TrustStore) (Verification, error) {
 	v.Signed = true
 	var rel Release
 	if err := json.Unmarshal(s.Release, &rel); err != nil {
-		return v, fmt.Errorf("%s: %w: release manifest: %v", p.name, ErrSignatureInvalid, err)
+		return v, fmt.Errorf("%s: %w: release manifest: %w", p.name, ErrSignatureInvalid, err)
 	}
 	if rel.ContentDigest != p.digest {
 		return v, fmt.Errorf("%s: %w: the release manifest names %s but the content is %s", p.name, ErrDigestMismatch, rel.ContentDigest, p.digest)
@@ -258,8 +258,8 @@ func (t TrustStore) Trust(namespace string, pemKey []byte) (string, error) {
 }
 
 func checkNamespace(ns string) error {
-	if !nameRE().MatchString(ns + ":x") {
-		return fmt.Errorf("%q is not a namespace (lowercase letters, digits and single hyphens, starting with a letter)", ns)
+	if err := ValidateLabel(ns); err != nil {
+		return fmt.Errorf("%q is not a namespace: %w", ns, err)
 	}
 	return nil
 }

@@ -176,7 +176,7 @@ func AddMetadata(wasm []byte, e MetadataEdit) ([]byte, error) {
 // and source.
 func FillFromWasm(m *Manifest, md *WasmMetadata) {
 	p := &m.Package
-	if p.Name == "" && nameRE().MatchString(md.Name) {
+	if p.Name == "" && ValidateName(md.Name) == nil {
 		p.Name = md.Name
 	}
 	if p.Version == "" && md.Version != "" {

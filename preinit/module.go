@@ -51,76 +51,12 @@ func analyze(m *wasmbin.Module) (*moduleInfo, error) {
 		}
 		info.numTypes = uint32(len(types))
 	}
-	if s := m.Section(wasmbin.SectionImport); s != nil {
-		imports, err := wasmbin.DecodeImports(s.Payload, s.PayloadOffset)
-		if err != nil {
-			return nil, err
-		}
-		for _, im := range imports {
-			switch im.Kind {
-			case wasmbin.KindFunc:
-				fi, err := importSignature(im, types)
-				if err != nil {
-					return nil, err
-				}
-				info.funcImports = append(info.funcImports, fi)
-			case wasmbin.KindMemory, wasmbin.KindGlobal, wasmbin.KindTable:
-				return nil, fmt.Errorf("%w: the module imports %s %q.%q; only a module that defines its own memories, globals and tables can be pre-initialized",
-					ErrImportedState, im.Kind, im.Module, im.Name)
-			default:
-				return nil, fmt.Errorf("%w: the module imports %s %q.%q", ErrUnsupported, im.Kind, im.Module, im.Name)
-			}
-		}
-	}
 	if s := m.Section(wasmbin.SectionFunction); s != nil {
 		n, _, err := wasmbin.DecodeU32(s.Payload)
 		if err != nil {
 			return nil, &wasmbin.Error{Offset: s.PayloadOffset, What: "function count", Err: err}
 		}
 		info.numFuncs = n
-	}
-	if s := m.Section(wasmbin.SectionGlobal); s != nil {
-		globals, err := wasmbin.DecodeGlobals(s.Payload, s.PayloadOffset)
-		if err != nil {
-			return nil, err
-		}
-		for i, g := range globals {
-			if g.Type.Mutable && !snapshotTypes[g.Type.ValType] {
-				return nil, fmt.Errorf("%w: mutable global %d has type %s; only i32, i64, f32 and f64 globals can be snapshotted",
-					ErrUnsupported, i, g.Type.ValType)
-			}
-		}
-		info.globals = globals
-	}
-	if s := m.Section(wasmbin.SectionMemory); s != nil {
-		mems, err := wasmbin.DecodeMemories(s.Payload, s.PayloadOffset)
-		if err != nil {
-			return nil, err
-		}
-		switch {
-		case len(mems) > 1:
-			return nil, fmt.Errorf("%w: the module defines %d memories; at most one is supported", ErrUnsupported, len(mems))
-		case len(mems) == 1 && (mems[0].Is64 || mems[0].Shared || mems[0].PageSizeLog2 != nil):
-			return nil, fmt.Errorf("%w: memory %s (64-bit, shared or custom page size)", ErrUnsupported, mems[0])
-		case len(mems) == 1:
-			info.memory = &mems[0]
-		}
-	}
-	if s := m.Section(wasmbin.SectionTable); s != nil {
-		tables, err := wasmbin.DecodeTables(s.Payload, s.PayloadOffset)
-		if err != nil {
-			return nil, err
-		}
-		for i, t := range tables {
-			if t.Elem != "funcref" && t.Elem != "externref" {
-				return nil, fmt.Errorf("%w: table %d has element type %s; only funcref and externref tables are supported",
-					ErrUnsupported, i, t.Elem)
-			}
-			if t.Limits.Is64 {
-				return nil, fmt.Errorf("%w: table %d is a 64-bit table", ErrUnsupported, i)
-			}
-		}
-		info.tables = tables
 	}
 	if s := m.Section(wasmbin.SectionExport); s != nil {
 		exports, err := wasmbin.DecodeExports(s.Payload, s.PayloadOffset)
@@ -129,20 +65,136 @@ func analyze(m *wasmbin.Module) (*moduleInfo, error) {
 		}
 		info.exports = exports
 	}
-	if s := m.Section(wasmbin.SectionData); s != nil {
-		data, err := wasmbin.DecodeData(s.Payload, s.PayloadOffset)
-		if err != nil {
+	for _, step := range []func(*wasmbin.Module) error{
+		func(m *wasmbin.Module) error { return info.readImports(m, types) },
+		info.readGlobals,
+		info.readMemory,
+		info.readTables,
+		info.readData,
+	} {
+		if err := step(m); err != nil {
 			return nil, err
 		}
-		for i, seg := range data.Segments {
-			if seg.Passive {
-				return nil, fmt.Errorf("%w: data segment %d is passive; memory.init and data.drop would refer to segments the snapshot replaces",
-					ErrUnsupported, i)
-			}
-		}
-		info.hasData = true
 	}
 	return info, nil
+}
+
+// readImports records the imported functions with their signatures and
+// refuses imported state (memories, globals, tables): the snapshot could
+// not include it.
+func (info *moduleInfo) readImports(m *wasmbin.Module, types []wasmbin.TypeEntry) error {
+	s := m.Section(wasmbin.SectionImport)
+	if s == nil {
+		return nil
+	}
+	imports, err := wasmbin.DecodeImports(s.Payload, s.PayloadOffset)
+	if err != nil {
+		return err
+	}
+	for _, im := range imports {
+		switch im.Kind {
+		case wasmbin.KindFunc:
+			fi, err := importSignature(im, types)
+			if err != nil {
+				return err
+			}
+			info.funcImports = append(info.funcImports, fi)
+		case wasmbin.KindMemory, wasmbin.KindGlobal, wasmbin.KindTable:
+			return fmt.Errorf("%w: the module imports %s %q.%q; only a module that defines its own memories, globals and tables can be pre-initialized",
+				ErrImportedState, im.Kind, im.Module, im.Name)
+		default:
+			return fmt.Errorf("%w: the module imports %s %q.%q", ErrUnsupported, im.Kind, im.Module, im.Name)
+		}
+	}
+	return nil
+}
+
+// readGlobals records the globals; a mutable one must have a type the
+// snapshot can capture.
+func (info *moduleInfo) readGlobals(m *wasmbin.Module) error {
+	s := m.Section(wasmbin.SectionGlobal)
+	if s == nil {
+		return nil
+	}
+	globals, err := wasmbin.DecodeGlobals(s.Payload, s.PayloadOffset)
+	if err != nil {
+		return err
+	}
+	for i, g := range globals {
+		if g.Type.Mutable && !snapshotTypes[g.Type.ValType] {
+			return fmt.Errorf("%w: mutable global %d has type %s; only i32, i64, f32 and f64 globals can be snapshotted",
+				ErrUnsupported, i, g.Type.ValType)
+		}
+	}
+	info.globals = globals
+	return nil
+}
+
+// readMemory records the memory: at most one, 32-bit, unshared, with the
+// default page size.
+func (info *moduleInfo) readMemory(m *wasmbin.Module) error {
+	s := m.Section(wasmbin.SectionMemory)
+	if s == nil {
+		return nil
+	}
+	mems, err := wasmbin.DecodeMemories(s.Payload, s.PayloadOffset)
+	if err != nil {
+		return err
+	}
+	switch {
+	case len(mems) > 1:
+		return fmt.Errorf("%w: the module defines %d memories; at most one is supported", ErrUnsupported, len(mems))
+	case len(mems) == 1 && (mems[0].Is64 || mems[0].Shared || mems[0].PageSizeLog2 != nil):
+		return fmt.Errorf("%w: memory %s (64-bit, shared or custom page size)", ErrUnsupported, mems[0])
+	case len(mems) == 1:
+		info.memory = &mems[0]
+	}
+	return nil
+}
+
+// readTables records the tables: 32-bit funcref or externref ones.
+func (info *moduleInfo) readTables(m *wasmbin.Module) error {
+	s := m.Section(wasmbin.SectionTable)
+	if s == nil {
+		return nil
+	}
+	tables, err := wasmbin.DecodeTables(s.Payload, s.PayloadOffset)
+	if err != nil {
+		return err
+	}
+	for i, t := range tables {
+		if t.Elem != "funcref" && t.Elem != "externref" {
+			return fmt.Errorf("%w: table %d has element type %s; only funcref and externref tables are supported",
+				ErrUnsupported, i, t.Elem)
+		}
+		if t.Limits.Is64 {
+			return fmt.Errorf("%w: table %d is a 64-bit table", ErrUnsupported, i)
+		}
+	}
+	info.tables = tables
+	return nil
+}
+
+// readData notes whether there are data segments; a passive one is
+// refused (memory.init and data.drop would refer to segments the snapshot
+// replaces).
+func (info *moduleInfo) readData(m *wasmbin.Module) error {
+	s := m.Section(wasmbin.SectionData)
+	if s == nil {
+		return nil
+	}
+	data, err := wasmbin.DecodeData(s.Payload, s.PayloadOffset)
+	if err != nil {
+		return err
+	}
+	for i, seg := range data.Segments {
+		if seg.Passive {
+			return fmt.Errorf("%w: data segment %d is passive; memory.init and data.drop would refer to segments the snapshot replaces",
+				ErrUnsupported, i)
+		}
+	}
+	info.hasData = true
+	return nil
 }
 
 func importSignature(im wasmbin.Import, types []wasmbin.TypeEntry) (funcImport, error) {

@@ -3,11 +3,11 @@ package preinit
 import (
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/tetratelabs/wazero"
 
+	"github.com/wrun-dev/wrun/internal/kv"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
@@ -90,9 +90,9 @@ func (o Options) withDefaults() (Options, error) {
 	if o.MaxSegments < 1 {
 		return o, fmt.Errorf("preinit: MaxSegments %d: must be at least 1", o.MaxSegments)
 	}
-	for _, kv := range o.Env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return o, fmt.Errorf("preinit: environment entry %q: want KEY=value", kv)
+	for _, e := range o.Env {
+		if _, _, err := kv.Parse(e); err != nil {
+			return o, fmt.Errorf("preinit: environment entry %q: %w", e, err)
 		}
 	}
 	return o, nil

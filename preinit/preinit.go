@@ -107,33 +107,12 @@ func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("compiling the module: %w", err)
 	}
-	for _, name := range []string{opts.InitFunc, "_initialize"} {
-		def, ok := compiled.ExportedFunctions()[name]
-		if ok && (len(def.ParamTypes()) != 0 || len(def.ResultTypes()) != 0) {
-			return nil, fmt.Errorf("%w: export %q has type %v -> %v, want [] -> []", ErrNoInitFunc, name, typeNames(def.ParamTypes()), typeNames(def.ResultTypes()))
-		}
+	if err := checkInitTypes(compiled, opts.InitFunc); err != nil {
+		return nil, err
 	}
-
-	cfg := wazero.NewModuleConfig().WithStartFunctions().WithName("preinit")
-	if len(opts.Mounts) > 0 {
-		fsc, err := vfs.FSConfig(opts.Mounts)
-		if err != nil {
-			return nil, err
-		}
-		cfg = cfg.WithFSConfig(fsc)
-	}
-	for _, kv := range opts.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		cfg = cfg.WithEnv(k, v)
-	}
-	if len(opts.Args) > 0 {
-		cfg = cfg.WithArgs(opts.Args...)
-	}
-	if opts.Stdout != nil {
-		cfg = cfg.WithStdout(opts.Stdout)
-	}
-	if opts.Stderr != nil {
-		cfg = cfg.WithStderr(opts.Stderr)
+	cfg, err := moduleConfig(opts)
+	if err != nil {
+		return nil, err
 	}
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -149,7 +128,7 @@ func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Option
 		case ctx.Err() != nil:
 			return fmt.Errorf("%s: the init was stopped: %w", what, ctx.Err())
 		case alloc.Refused():
-			return fmt.Errorf("%w: the init failed after memory.grow was refused at the limit of %s (%v); raise the memory limit",
+			return fmt.Errorf("%w: the init failed after memory.grow was refused at the limit of %s (%w); raise the memory limit",
 				ErrMemoryLimit, sizeString(limit), initError(what, err, called))
 		}
 		return initError(what, err, called)
@@ -179,17 +158,71 @@ func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Option
 	if err != nil {
 		return nil, err
 	}
-	for t := range tables {
-		if len(after[t]) != len(tables[t]) {
-			return nil, fmt.Errorf("%w: the init grew table %d from %d to %d elements; table state cannot be snapshotted", ErrUnsupported, t, len(tables[t]), len(after[t]))
+	if err := checkTablesUnchanged(tables, after); err != nil {
+		return nil, err
+	}
+	return takeSnapshot(mod, info, opts), nil
+}
+
+// checkInitTypes refuses an init function (or _initialize) that takes
+// parameters or returns results.
+func checkInitTypes(compiled wazero.CompiledModule, initFunc string) error {
+	for _, name := range []string{initFunc, "_initialize"} {
+		def, ok := compiled.ExportedFunctions()[name]
+		if ok && (len(def.ParamTypes()) != 0 || len(def.ResultTypes()) != 0) {
+			return fmt.Errorf("%w: export %q has type %v -> %v, want [] -> []", ErrNoInitFunc, name, typeNames(def.ParamTypes()), typeNames(def.ResultTypes()))
 		}
-		for i := range tables[t] {
-			if after[t][i] != tables[t][i] {
-				return nil, fmt.Errorf("%w: the init changed element %d of table %d; table state cannot be snapshotted", ErrUnsupported, i, t)
+	}
+	return nil
+}
+
+// moduleConfig is the configuration the init runs with: opts' mounts,
+// environment, arguments and output, and no start function run by
+// instantiation's default.
+func moduleConfig(opts Options) (wazero.ModuleConfig, error) {
+	cfg := wazero.NewModuleConfig().WithStartFunctions().WithName("preinit")
+	if len(opts.Mounts) > 0 {
+		fsc, err := vfs.FSConfig(opts.Mounts)
+		if err != nil {
+			return nil, err
+		}
+		cfg = cfg.WithFSConfig(fsc)
+	}
+	for _, kv := range opts.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		cfg = cfg.WithEnv(k, v)
+	}
+	if len(opts.Args) > 0 {
+		cfg = cfg.WithArgs(opts.Args...)
+	}
+	if opts.Stdout != nil {
+		cfg = cfg.WithStdout(opts.Stdout)
+	}
+	if opts.Stderr != nil {
+		cfg = cfg.WithStderr(opts.Stderr)
+	}
+	return cfg, nil
+}
+
+// checkTablesUnchanged refuses an init that grew or wrote a table (before
+// and after are each table's elements): table state is not snapshotted.
+func checkTablesUnchanged(before, after [][]uint64) error {
+	for t := range before {
+		if len(after[t]) != len(before[t]) {
+			return fmt.Errorf("%w: the init grew table %d from %d to %d elements; table state cannot be snapshotted", ErrUnsupported, t, len(before[t]), len(after[t]))
+		}
+		for i := range before[t] {
+			if after[t][i] != before[t][i] {
+				return fmt.Errorf("%w: the init changed element %d of table %d; table state cannot be snapshotted", ErrUnsupported, i, t)
 			}
 		}
 	}
+	return nil
+}
 
+// takeSnapshot reads the state the init left: the mutable globals and the
+// memory's non-zero spans as active data segments.
+func takeSnapshot(mod api.Module, info *moduleInfo, opts Options) *snapshot {
 	snap := &snapshot{globals: map[int]uint64{}}
 	for i, g := range info.globals {
 		if g.Type.Mutable {
@@ -209,7 +242,7 @@ func run(ctx context.Context, instrumented []byte, info *moduleInfo, opts Option
 			snap.data += s.end - s.start
 		}
 	}
-	return snap, nil
+	return snap
 }
 
 // instantiateStubs provides every imported function that is not WASI as a

@@ -47,9 +47,41 @@ func TestGlobals(t *testing.T) {
 
 func TestTableUnchangedAccepted(t *testing.T) {
 	wasm := testenv.GuestBytes(t, "wat/pretablemut")
-	if _, _, err := preinit.Preinit(context.Background(), wasm, preinit.Options{InitFunc: "same"}); err != nil {
-		t.Errorf("init that leaves the table as it was: %v", err)
+	out, rep, err := preinit.Preinit(context.Background(), wasm, preinit.Options{InitFunc: "same"})
+	if err != nil {
+		t.Fatalf("init that leaves the table as it was: %v", err)
 	}
+	if rep == nil || rep.InitFunc != "same" || rep.Globals != 0 || rep.Segments != 0 {
+		t.Errorf("report %+v: want InitFunc \"same\", no globals rewritten, no data segments", rep)
+	}
+	// The snapshot holds the table, its element segment and the code as they
+	// were: only the exports may differ.
+	for _, id := range []wasmbin.SectionID{wasmbin.SectionTable, wasmbin.SectionElement} {
+		if len(sectionsOf(t, out, id)) != 1 {
+			t.Errorf("section %d: want it kept once in the snapshot", id)
+		}
+	}
+	if !equalSections(sectionsBesides(t, wasm, wasmbin.SectionExport, wasmbin.SectionStart),
+		sectionsBesides(t, out, wasmbin.SectionExport, wasmbin.SectionStart)) {
+		t.Error("the snapshot changed the table, its elements or the code")
+	}
+	runGuest(t, out, nil) // the snapshot instantiates
+}
+
+// sectionsOf returns the encoded sections of wasm with the given id.
+func sectionsOf(t *testing.T, wasm []byte, id wasmbin.SectionID) [][]byte {
+	t.Helper()
+	m, err := wasmbin.Parse(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for i := range m.Sections {
+		if m.Sections[i].ID == id {
+			out = append(out, m.Sections[i].AppendTo(nil))
+		}
+	}
+	return out
 }
 
 func TestRefusals(t *testing.T) {

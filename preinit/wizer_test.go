@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/wrun-dev/wrun/internal/testenv"
@@ -14,28 +13,15 @@ import (
 	"github.com/wrun-dev/wrun/vfs"
 )
 
-// wizerVersion is the wizer release compared against, pinned with npm -E
-// (11.x breaks npm ci on its lock file).
+// wizerVersion is the wizer release compared against; `make tools`
+// installs it (WIZER_VERSION there; 11.x breaks npm ci on its lock file).
 const wizerVersion = "10.0.0"
 
-// wizer returns the wizer binary under .build/tools/wizer, installing it from
-// npm when missing; a failed install fails the test with the command.
+// wizer returns the wizer binary `make tools` installed; the test never
+// installs it.
 func wizer(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(testenv.Build(), "tools", "wizer")
-	bin := filepath.Join(dir, "node_modules", "@bytecodealliance", "wizer-linux-x64", "wizer")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	args := []string{"i", "-E", "--no-audit", "--no-fund", "--prefix", dir, "@bytecodealliance/wizer@" + wizerVersion}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("npm", args...).CombinedOutput()
-	if _, serr := os.Stat(bin); err != nil || serr != nil {
-		t.Fatalf("wizer %s is missing and installing it failed (%v, %v): run\n\tnpm %s\n%s", wizerVersion, err, serr, strings.Join(args, " "), out)
-	}
-	return bin
+	return testenv.NpmTool(t, "wizer", "@bytecodealliance/wizer", wizerVersion, "node_modules/@bytecodealliance/wizer-linux-x64/wizer")
 }
 
 func runWizer(t *testing.T, in string, args ...string) ([]byte, error) {

@@ -1,7 +1,6 @@
 package registryclient
 
 import (
-	"archive/tar"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
@@ -11,13 +10,13 @@ import (
 	"path"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/opencontainers/go-digest"
 	"github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
 // Media types and annotations of the two artifact layouts (README.md, "wrun package artifacts").
@@ -244,7 +243,7 @@ func (a *artifact) wrunLayers(p *bundle.Package, entry map[string]bundle.Entry, 
 		}
 		tmps = append(tmps, f.Name())
 		d := digest.SHA256.Digester()
-		n, err := writeCanonicalTar(io.MultiWriter(f, d.Hash()), p, dir, files)
+		n, err := p.WriteLayer(io.MultiWriter(f, d.Hash()), dir, files) // bundle owns the canonical tar rule
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -300,57 +299,6 @@ func (a *artifact) wrunLayers(p *bundle.Package, entry map[string]bundle.Entry, 
 	return nil
 }
 
-// writeCanonicalTar writes files (under dir, named relative to it) as a
-// reproducible tar: sorted names, regular files only, mode 0644, owner 0,
-// zero times, USTAR or PAX for long names. Identical directories give
-// identical bytes, so their layer is stored and fetched once.
-func writeCanonicalTar(w io.Writer, p *bundle.Package, dir string, files []bundle.Entry) (int64, error) {
-	cw := &countWriter{w: w}
-	tw := tar.NewWriter(cw)
-	sorted := append([]bundle.Entry(nil), files...)
-	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
-	for _, f := range sorted {
-		name := f.Path
-		if dir != "" {
-			name = strings.TrimPrefix(f.Path, dir+"/")
-		}
-		h := &tar.Header{Typeflag: tar.TypeReg, Name: name, Size: f.Size, Mode: 0o644, ModTime: time.Unix(0, 0), Format: tar.FormatPAX}
-		if len(name) <= 100 {
-			h.Format = tar.FormatUSTAR
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			return 0, err
-		}
-		src, err := p.Open(f.Path) // verified while read
-		if err != nil {
-			return 0, err
-		}
-		n, err := io.Copy(tw, src)
-		src.Close()
-		if err != nil {
-			return 0, err
-		}
-		if n != f.Size {
-			return 0, fmt.Errorf("%s changed while publishing", f.Path)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		return 0, err
-	}
-	return cw.n, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // isComponent reports whether a package's wasm is a component (layer 1)
 // rather than a core module.
 func isComponent(p *bundle.Package, name string) bool {
@@ -363,5 +311,5 @@ func isComponent(p *bundle.Package, name string) bool {
 	if _, err := io.ReadFull(f, h[:]); err != nil {
 		return false
 	}
-	return string(h[:4]) == "\x00asm" && h[6] == 1 && h[7] == 0
+	return wasmbin.Sniff(h[:]) == wasmbin.Component
 }

@@ -18,6 +18,7 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	"github.com/wrun-dev/wrun/internal/atomicfile"
+	"github.com/wrun-dev/wrun/internal/bytecount"
 )
 
 // cache is the content-addressed blob cache, shared by every package:
@@ -51,7 +52,7 @@ func (c *cache) tmp() string { return filepath.Join(c.blobs, "tmp") }
 // Exists reports whether a complete blob is cached.
 func (c *cache) Exists(_ context.Context, d ocispec.Descriptor) (bool, error) {
 	if err := d.Digest.Validate(); err != nil {
-		return false, fmt.Errorf("%w: %v", ErrInvalidArtifact, err)
+		return false, fmt.Errorf("%w: %w", ErrInvalidArtifact, err)
 	}
 	fi, err := os.Stat(c.path(d.Digest))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -70,7 +71,7 @@ func (c *cache) Exists(_ context.Context, d ocispec.Descriptor) (bool, error) {
 // Fetch opens a cached blob; the reader verifies the digest at EOF.
 func (c *cache) Fetch(_ context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
 	if err := d.Digest.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidArtifact, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidArtifact, err)
 	}
 	p := c.path(d.Digest)
 	f, err := os.Open(p)
@@ -101,7 +102,7 @@ func (v *verifyingFile) Read(p []byte) (int, error) {
 	if err == io.EOF {
 		if verr := v.vr.Verify(); verr != nil {
 			os.Remove(v.path)
-			return n, fmt.Errorf("%w: cached blob %s (%s) is corrupt and was removed: %v", ErrDigestMismatch, v.desc.Digest, v.desc.MediaType, verr)
+			return n, fmt.Errorf("%w: cached blob %s (%s) is corrupt and was removed: %w", ErrDigestMismatch, v.desc.Digest, v.desc.MediaType, verr)
 		}
 	}
 	return n, err
@@ -112,9 +113,19 @@ func (v *verifyingFile) Read(p []byte) (int, error) {
 // drops it) or the wrong digest (Fetch drops it), and is fetched again.
 // Content that does not match d is refused with ErrDigestMismatch and
 // leaves nothing behind.
+//
+// This is the one temp-write-rename that does not go through
+// internal/atomicfile (writeFileAtomic, the pull records and the tag files
+// do), on purpose: a blob's name is its digest, so the content verifies
+// itself and an fsync per blob (hundreds per Python pull) buys nothing;
+// its temp files live in blobs/tmp as NAME.partial, beside the fetch
+// locks, so that cleanup (each pull) and partials (cache ls) find every
+// transfer in flight or abandoned by a killed process in one directory,
+// which atomicfile's ".NAME.tmp-*" beside each target would scatter over
+// blobs/sha256/.
 func (c *cache) Push(_ context.Context, d ocispec.Descriptor, r io.Reader) error {
 	if err := d.Digest.Validate(); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalidArtifact, err)
+		return fmt.Errorf("%w: %w", ErrInvalidArtifact, err)
 	}
 	dst := c.path(d.Digest)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
@@ -235,24 +246,9 @@ func (c *cache) fill(ctx context.Context, src content.Fetcher, d ocispec.Descrip
 		return 0, fmt.Errorf("fetching blob %s (%s): %w", d.Digest, d.MediaType, err)
 	}
 	defer rc.Close()
-	cr := &countingReader{r: rc, count: count}
+	cr := &bytecount.Reader{R: rc, Progress: count}
 	err = c.Push(ctx, d, cr)
-	return cr.n, err
-}
-
-type countingReader struct {
-	r     io.Reader
-	n     int64
-	count func(int64)
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	if c.count != nil && n > 0 {
-		c.count(int64(n))
-	}
-	return n, err
+	return cr.N, err
 }
 
 // maxManifestSize bounds a manifest read into memory.
@@ -281,13 +277,13 @@ func (c *cache) copyManifest(ctx context.Context, src content.Fetcher, root ocis
 		raw, err = content.ReadAll(rc, root)
 		rc.Close()
 		if err != nil {
-			return nil, 0, fmt.Errorf("%w: manifest %s: %v", ErrDigestMismatch, root.Digest, err)
+			return nil, 0, fmt.Errorf("%w: manifest %s: %w", ErrDigestMismatch, root.Digest, err)
 		}
 		fetched += int64(len(raw))
 	}
 	var m ocispec.Manifest
 	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, 0, fmt.Errorf("%w: manifest %s: %v", ErrInvalidArtifact, root.Digest, err)
+		return nil, 0, fmt.Errorf("%w: manifest %s: %w", ErrInvalidArtifact, root.Digest, err)
 	}
 	prog.setTotal(&m)
 	g, gctx := errgroup.WithContext(ctx)

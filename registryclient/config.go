@@ -14,6 +14,8 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"oras.land/oras-go/v2/registry/remote/auth"
+
+	"github.com/wrun-dev/wrun/bundle"
 )
 
 // LocalRegistry is the name of the embedded default registry: the OCI
@@ -147,7 +149,7 @@ func (a *OCIAuth) UnmarshalTOML(v any) error {
 			b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(v, "="))
 		}
 		if err != nil {
-			return fmt.Errorf("auth: invalid base64: %v", err)
+			return fmt.Errorf("auth: invalid base64: %w", err)
 		}
 		u, p, ok := strings.Cut(string(b), ":")
 		if !ok {
@@ -192,10 +194,10 @@ func LoadConfig(path string) (*Config, error) {
 func ParseConfig(b []byte) (*Config, error) {
 	var c Config
 	if _, err := toml.Decode(string(b), &c); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	for ns := range c.NamespaceRegistries {
-		if !label().MatchString(ns) {
+		if bundle.ValidateLabel(ns) != nil {
 			return nil, fmt.Errorf("%w: namespace_registries: %q is not a namespace", ErrInvalidConfig, ns)
 		}
 	}
@@ -204,7 +206,7 @@ func ParseConfig(b []byte) (*Config, error) {
 	}
 	for pkg := range c.PackageRegistryOverrides {
 		if _, err := ParseName(pkg); err != nil {
-			return nil, fmt.Errorf("%w: package_registry_overrides: %v", ErrInvalidConfig, err)
+			return nil, fmt.Errorf("%w: package_registry_overrides: %w", ErrInvalidConfig, err)
 		}
 	}
 	return &c, nil

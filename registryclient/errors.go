@@ -1,6 +1,10 @@
 package registryclient
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/wrun-dev/wrun/bundle"
+)
 
 // Sentinel errors. Errors returned by this package wrap one of these (test
 // with errors.Is) together with the reference, digest or media type at fault.
@@ -11,8 +15,10 @@ var (
 	// was looked for. A partial cache entry is reported as not found.
 	ErrNotFound = errors.New("not found")
 	// ErrDigestMismatch: content does not match the digest (or size) it was
-	// announced with; it was not stored.
-	ErrDigestMismatch = errors.New("digest mismatch")
+	// announced with; it was not stored. It is bundle.ErrDigestMismatch, so
+	// one test matches a mismatch whichever layer found it (a tampered blob
+	// here, a tampered file in bundle).
+	ErrDigestMismatch = bundle.ErrDigestMismatch
 	// ErrOffline: the operation needs the network and the client is offline.
 	ErrOffline = errors.New("offline")
 	// ErrConflict: no single version satisfies every range required for a
@@ -24,8 +30,17 @@ var (
 	// package artifact.
 	ErrInvalidArtifact = errors.New("invalid artifact")
 	// ErrSignature: a signature is missing where policy requires one, or does
-	// not verify.
+	// not verify. It is the umbrella of this package's signature failures;
+	// each also wraps the specific sentinel bundle found it with,
+	// ErrSignatureInvalid or ErrUnsigned.
 	ErrSignature = errors.New("signature")
+	// ErrSignatureInvalid is bundle.ErrSignatureInvalid: a release signature
+	// is malformed or does not verify against a key trusted for the
+	// package's namespace.
+	ErrSignatureInvalid = bundle.ErrSignatureInvalid
+	// ErrUnsigned is bundle.ErrUnsigned: the package is unsigned but its
+	// namespace has trusted keys.
+	ErrUnsigned = bundle.ErrUnsigned
 	// ErrUnreachable: the registry could not be reached.
 	ErrUnreachable = errors.New("registry unreachable")
 	// ErrTimeout: a registry took longer than a network timeout (Timeouts)

@@ -3,7 +3,6 @@ package registryclient_test
 import (
 	"context"
 	"fmt"
-	"log"
 	"os"
 	"path/filepath"
 
@@ -15,7 +14,8 @@ import (
 func Example() {
 	tmp, err := os.MkdirTemp("", "wrun-example")
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	defer os.RemoveAll(tmp)
 
@@ -36,19 +36,23 @@ wasm = "component.wasm"
 		Home: tmp, // all of wrun's state; the default is WRUN_HOME or the XDG directories
 	})
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	ctx := context.Background()
 	pkg, err := bundle.LoadDir(dir)
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	if _, err := c.Publish(ctx, pkg); err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	res, err := c.Pull(ctx, "example:hello@^1")
 	if err != nil {
-		log.Fatal(err)
+		fmt.Println(err)
+		return
 	}
 	fmt.Println(res.Root.Name(), res.Root.Version(), filepath.Base(res.Root.Wasm()), res.Root.Digest() == pkg.Digest())
 	list, _ := c.List(ctx, "example")

@@ -1,6 +1,7 @@
 package registryclient
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,6 +76,16 @@ func TestRegistryEnvIgnored(t *testing.T) {
 	}
 	if got := filesUnder(t, amb); len(got) > 0 {
 		t.Fatalf("the library followed WRUN_REGISTRY: %v", got)
+	}
+	// A WRUN_REGISTRY naming a host (nothing listens on port 1) changes
+	// nothing either: publish, pull and list stay in Options.Home.
+	t.Setenv("WRUN_REGISTRY", "127.0.0.1:1")
+	c2, _ := newClient(t, Options{Home: h.Data})
+	publishDir(t, c2, plainPackage(t, "example:hello", "1.1.0"))
+	mustPull(t, c2, "example:hello@1.1.0")
+	list, err := c2.List(context.Background(), "example")
+	if err != nil || len(list) != 1 || len(list[0].Versions) != 2 {
+		t.Fatalf("List with WRUN_REGISTRY=127.0.0.1:1: %+v, %v", list, err)
 	}
 }
 

@@ -150,7 +150,7 @@ func TestHostileLinkIntoBlobStore(t *testing.T) {
 	if sum := sha256.Sum256(b); "sha256:"+hex.EncodeToString(sum[:]) != victimWasm.String() {
 		t.Fatalf("the victim's blob in the cache was overwritten: %q", b[:min(len(b), 64)])
 	}
-	// The other package still verifies, hashing every file again.
+	// The other package still loads and verifies against its content digest.
 	c2, _ := newClient(t, Options{Home: h.Data, Registry: s.Host})
 	r := mustPull(t, c2, "example:victim@1.0.0")
 	defer r.Root.Close()

@@ -12,8 +12,6 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 	"oras.land/oras-go/v2/registry/remote"
-	"oras.land/oras-go/v2/registry/remote/auth"
-	"oras.land/oras-go/v2/registry/remote/credentials"
 
 	"github.com/wrun-dev/wrun/bundle"
 )
@@ -53,7 +51,7 @@ func (c *Client) List(ctx context.Context, prefix string) ([]Listing, error) {
 	var t Target
 	var err error
 	if prefix != "" {
-		if !label().MatchString(prefix) {
+		if bundle.ValidateLabel(prefix) != nil {
 			return nil, fmt.Errorf("%w: %q is neither a namespace nor namespace:name", ErrInvalidRef, prefix)
 		}
 		t, err = c.config.Resolve(Name{Namespace: prefix, Name: "x"}, c.opts.Registry, c.dirs.Store())
@@ -142,13 +140,7 @@ func (c *Client) repositories(ctx context.Context, t Target) ([]string, error) {
 		return nil, err
 	}
 	reg.PlainHTTP = t.PlainHTTP
-	ac := &auth.Client{Client: c.http, Cache: auth.NewCache()}
-	if t.Credential != nil {
-		ac.Credential = auth.StaticCredential(t.Host, *t.Credential)
-	} else if c.creds != nil {
-		ac.Credential = credentials.Credential(c.creds)
-	}
-	reg.Client = ac
+	reg.Client = authClient(t, c.http, c.creds)
 	var out []string
 	g := newPageGuard("the repository list (_catalog) of " + t.Host)
 	err = reg.Repositories(ctx, "", func(repos []string) error {

@@ -58,7 +58,7 @@ func (p *Package) Wasm() string {
 func packageVersion(m *bundle.Manifest) (*semver.Version, error) {
 	v, err := semver.StrictNewVersion(m.Package.Version)
 	if err != nil {
-		return nil, fmt.Errorf("package %s: version %q is not semver (want e.g. 1.2.3): %v", m.Package.Name, m.Package.Version, err)
+		return nil, fmt.Errorf("package %s: version %q is not semver (want e.g. 1.2.3): %w", m.Package.Name, m.Package.Version, err)
 	}
 	return v, nil
 }

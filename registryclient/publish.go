@@ -12,6 +12,7 @@ import (
 	"oras.land/oras-go/v2/registry"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/bytecount"
 )
 
 // Publish pushes a package (bundle.LoadDir or bundle.OpenFile) to the
@@ -91,7 +92,7 @@ func (c *Client) Publish(ctx context.Context, p *bundle.Package) (ocispec.Descri
 		if err != nil {
 			return ocispec.Descriptor{}, err
 		}
-		err = s.Push(ctx, b.desc, &countingReader{r: rc, count: prog.add})
+		err = s.Push(ctx, b.desc, &bytecount.Reader{R: rc, Progress: prog.add})
 		rc.Close()
 		if err != nil && !isAlreadyExists(err) {
 			return ocispec.Descriptor{}, fmt.Errorf("publishing %s: blob %s (%s): %w", ref, b.desc.Digest, b.desc.MediaType, netError(err))

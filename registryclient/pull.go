@@ -77,7 +77,7 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 			}
 		}
 		if isNotFound(err) {
-			return nil, fmt.Errorf("%w: %s: %v", ErrNotFound, ref, err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrNotFound, ref, err)
 		}
 		return nil, fmt.Errorf("resolving %s: %w", ref, netError(err))
 	}
@@ -94,7 +94,7 @@ func (c *Client) fetchPackage(ctx context.Context, t Target, repo, tag string, n
 		if err == nil {
 			m = new(ocispec.Manifest)
 			if err := json.Unmarshal(b, m); err != nil {
-				return nil, fmt.Errorf("%w: manifest %s of %s: %v", ErrInvalidArtifact, desc.Digest, ref, err)
+				return nil, fmt.Errorf("%w: manifest %s of %s: %w", ErrInvalidArtifact, desc.Digest, ref, err)
 			}
 		}
 	}
@@ -201,7 +201,7 @@ func (c *Client) loadVerified(dir, indexPath, ref string, ann map[string]string)
 	if bp == nil {
 		p, err := bundle.LoadDir(dir)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrInvalidArtifact, ref, err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidArtifact, ref, err)
 		}
 		if announced && want != p.Digest().String() {
 			return nil, fmt.Errorf("%w: %s: files have content digest %s, the artifact announces %s; refusing to run it", ErrDigestMismatch, ref, p.Digest(), sanitize(want))
@@ -214,7 +214,7 @@ func (c *Client) loadVerified(dir, indexPath, ref string, ann map[string]string)
 	if rel, ok := ann[AnnotationRelease]; ok {
 		sig, err := base64.StdEncoding.DecodeString(ann[AnnotationSignature])
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: malformed signature annotation: %v", ErrSignature, ref, err)
+			return nil, fmt.Errorf("%w: %s: malformed signature annotation (%w): %w", ErrSignature, ref, ErrSignatureInvalid, err)
 		}
 		bp.Signature = &bundle.Signature{Release: []byte(rel), Sig: sig}
 	}
@@ -413,7 +413,7 @@ func (c *Client) extractWrun(ctx context.Context, dir string, m *ocispec.Manifes
 				if errors.Is(err, ErrInvalidArtifact) {
 					return err
 				}
-				return fmt.Errorf("%w: layer %s (%q): %v", ErrInvalidArtifact, l.Digest, p, err)
+				return fmt.Errorf("%w: layer %s (%q): %w", ErrInvalidArtifact, l.Digest, p, err)
 			}
 		default:
 			return fmt.Errorf("%w: unknown layer media type %q (layer %s)", ErrInvalidArtifact, l.MediaType, l.Digest)
@@ -431,7 +431,7 @@ func checkLayerPath(l ocispec.Descriptor) error {
 		return nil
 	}
 	if err := bundle.ValidatePath(p); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInvalidArtifact, what, err)
+		return fmt.Errorf("%w: %s: %w", ErrInvalidArtifact, what, err)
 	}
 	if reservedPath(p) {
 		return errReserved(what, p)

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/wrun-dev/wrun/bundle"
 	"oras.land/oras-go/v2/registry"
 )
 
@@ -71,15 +72,13 @@ type Name struct {
 
 func (n Name) String() string { return n.Namespace + ":" + n.Name }
 
-// label is a wasm-pkg-tools label: lowercase kebab-case words.
-var label = lazyRegexp(`^[a-z][a-z0-9]*(-[a-z][a-z0-9]*)*$`)
-
-// ParseName parses "namespace:name".
+// ParseName parses "namespace:name", checked by bundle.ValidateName, the
+// one package-name rule the manifest check uses too.
 func ParseName(s string) (Name, error) {
-	ns, name, ok := strings.Cut(s, ":")
-	if !ok || !label().MatchString(ns) || !label().MatchString(name) {
-		return Name{}, fmt.Errorf("%w: package name %q: want namespace:name in lowercase kebab-case, e.g. example:hello", ErrInvalidRef, s)
+	if err := bundle.ValidateName(s); err != nil {
+		return Name{}, fmt.Errorf("%w: %w", ErrInvalidRef, err)
 	}
+	ns, name, _ := strings.Cut(s, ":")
 	return Name{Namespace: ns, Name: name}, nil
 }
 
@@ -103,7 +102,7 @@ func ParseVersionSpec(s string) (VersionSpec, error) {
 	}
 	c, err := semver.NewConstraint(s)
 	if err != nil {
-		return VersionSpec{}, fmt.Errorf("%w: version %q: want an exact version (1.2.3) or a range (^1.2, ~1.2.3, >=1.0, <2): %v", ErrInvalidRef, s, err)
+		return VersionSpec{}, fmt.Errorf("%w: version %q: want an exact version (1.2.3) or a range (^1.2, ~1.2.3, >=1.0, <2): %w", ErrInvalidRef, s, err)
 	}
 	return VersionSpec{raw: s, c: c}, nil
 }
@@ -173,7 +172,7 @@ func ParseRef(s string) (Ref, error) {
 	}
 	r, err := registry.ParseReference(s)
 	if err != nil {
-		return Ref{}, fmt.Errorf("%w: %q is not a valid OCI reference host[:port]/repo:tag: %v", ErrInvalidRef, s, err)
+		return Ref{}, fmt.Errorf("%w: %q is not a valid OCI reference host[:port]/repo:tag: %w", ErrInvalidRef, s, err)
 	}
 	if r.Reference == "" {
 		return Ref{}, fmt.Errorf("%w: OCI reference %q has no tag or digest: add :TAG or @sha256:DIGEST", ErrInvalidRef, s)

@@ -82,7 +82,7 @@ func readLock(path string) (*Lock, error) {
 	}
 	var l Lock
 	if _, err := toml.Decode(string(b), &l); err != nil {
-		return nil, fmt.Errorf("%s: %v (delete it or pass --refresh to re-resolve)", path, err)
+		return nil, fmt.Errorf("%s: %w (delete it or pass --refresh to re-resolve)", path, err)
 	}
 	return &l, nil
 }

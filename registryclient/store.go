@@ -27,7 +27,8 @@ import (
 // Store is one repository of a registry, in oras-go's shapes: fetch, push,
 // exists, resolve, tag and list tags. The remote implementation is oras-go's
 // *remote.Repository; the local one is a repository inside an OCI image
-// layout (content/oci). Copy joins any two.
+// layout (content/oci). Pull (cache.copyManifest) and Publish move content
+// between a Store and the local cache; there is no general copy.
 type Store interface {
 	oras.Target // content.Fetcher, content.Pusher, Exists, Resolve, Tag
 	registry.TagLister
@@ -46,9 +47,18 @@ func openStore(t Target, repo string, client *http.Client, creds credentials.Sto
 	}
 	r, err := remote.NewRepository(t.Host + "/" + repo)
 	if err != nil {
-		return nil, fmt.Errorf("%w: repository %s/%s: %v", ErrInvalidRef, t.Host, repo, err)
+		return nil, fmt.Errorf("%w: repository %s/%s: %w", ErrInvalidRef, t.Host, repo, err)
 	}
 	r.PlainHTTP = t.PlainHTTP
+	r.Client = authClient(t, client, creds)
+	return r, nil
+}
+
+// authClient is the one constructor of the HTTP client every registry
+// request goes through (repositories and the catalog alike): wrun's
+// User-Agent, a token cache, and the target's credentials — config.toml's
+// auth for the host when set, else creds (nil: anonymous).
+func authClient(t Target, client *http.Client, creds credentials.Store) *auth.Client {
 	ac := &auth.Client{Client: client, Cache: auth.NewCache(), Header: http.Header{"User-Agent": {"wrun"}}}
 	switch {
 	case t.Credential != nil:
@@ -56,8 +66,7 @@ func openStore(t Target, repo string, client *http.Client, creds credentials.Sto
 	case creds != nil:
 		ac.Credential = credentials.Credential(creds)
 	}
-	r.Client = ac
-	return r, nil
+	return ac
 }
 
 // DockerCredentials is the user's docker configuration (DOCKER_CONFIG,

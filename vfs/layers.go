@@ -17,6 +17,7 @@ import (
 
 	"github.com/tetratelabs/wazero/experimental/sys"
 	wsys "github.com/tetratelabs/wazero/sys"
+	"github.com/wrun-dev/wrun/internal/bytecount"
 )
 
 // ErrUnsafeEntry is returned (wrapped, naming the entry) when an asset
@@ -284,8 +285,13 @@ func NewDirLayer(dir string) (sys.FS, error) {
 // into memory (read-only, shared), so reads need no system call; the file
 // must then not be truncated while the layer lives, and the layer's Close
 // (it implements io.Closer) unmaps it.
+//
+// wrun itself does not use it: a bundle's assets are served through
+// bundle.Package.FS, whose reads are checked against the package's digests,
+// and a pulled package's through NewDirLayer over its extracted directory.
+// It is for an embedder that holds a tar archive it trusts.
 func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
-	cr := &countingReader{r: io.NewSectionReader(r, 0, size)}
+	cr := bytecount.NewReader(io.NewSectionReader(r, 0, size))
 	tr := tar.NewReader(cr)
 	b := newFrozen(0)
 	mapped, unmap := mapFile(r, size)
@@ -302,7 +308,7 @@ func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
 			break
 		}
 		if err != nil {
-			return fail(fmt.Errorf("tar layer: reading header at byte %d: %w", cr.n, err))
+			return fail(fmt.Errorf("tar layer: reading header at byte %d: %w", cr.N, err))
 		}
 		p, err := cleanEntry(h.Name)
 		if err != nil {
@@ -316,13 +322,13 @@ func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
 		n := &node{mode: fs.FileMode(h.Mode).Perm(), nlink: 1, atim: at, mtim: mt, ctim: mt}
 		switch h.Typeflag {
 		case tar.TypeReg: // archive/tar reports old-style TypeRegA entries as TypeReg
-			if h.Size < 0 || h.Size > size-cr.n {
-				return fail(fmt.Errorf("tar layer: %q: %d bytes at byte %d run past the end of the %d-byte archive", h.Name, h.Size, cr.n, size))
+			if h.Size < 0 || h.Size > size-cr.N {
+				return fail(fmt.Errorf("tar layer: %q: %d bytes at byte %d run past the end of the %d-byte archive", h.Name, h.Size, cr.N, size))
 			}
 			if mapped != nil {
-				n.src = bytesSource(mapped[cr.n : cr.n+h.Size : cr.n+h.Size])
+				n.src = bytesSource(mapped[cr.N : cr.N+h.Size : cr.N+h.Size])
 			} else {
-				n.src = sectionSource{r: r, off: cr.n, size: h.Size}
+				n.src = sectionSource{r: r, off: cr.N, size: h.Size}
 			}
 			n.size = h.Size
 		case tar.TypeDir:
@@ -370,17 +376,6 @@ func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
 type closerFunc func() error
 
 func (f closerFunc) Close() error { return f() }
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // NewMemFS returns an empty in-memory filesystem, the guest's scratch space
 // (/tmp), holding at most maxBytes bytes of the host's memory (0: no
@@ -504,28 +499,4 @@ func merge(dst, src *node) {
 		}
 		dst.kids[name] = k // shared: frozen nodes are never modified
 	}
-}
-
-// Sub returns the directory dir of a read-only asset layer (NewDirLayer,
-// NewMapLayer, NewTarLayer, NewUnion) as a layer of its own, sharing its
-// bytes: how a package's `[[assets]] from = "static"` is mounted out of the
-// package archive. Links inside it that lead out of dir fail with EPERM, as
-// any link leaving a layer does. Other layers are refused.
-func Sub(layer sys.FS, dir string) (sys.FS, error) {
-	t, ok := layer.(*tree)
-	if !ok || !t.readOnly {
-		return nil, fmt.Errorf("sub %q: not a read-only asset layer of package vfs", dir)
-	}
-	p, err := cleanEntry(dir)
-	if err != nil {
-		return nil, fmt.Errorf("sub: %w", err)
-	}
-	r, errno := t.resolve(p, true)
-	if errno != 0 {
-		return nil, fmt.Errorf("sub %q: %w", dir, errno)
-	}
-	if !r.n.isDir() {
-		return nil, fmt.Errorf("sub %q: not a directory", dir)
-	}
-	return &tree{readOnly: true, root: r.n}, nil
 }

@@ -338,27 +338,3 @@ func TestTarLayerFromFile(t *testing.T) {
 		t.Error(err)
 	}
 }
-
-// TestSub mounts a directory of a tar layer as its own layer.
-func TestSub(t *testing.T) {
-	l := tarFixture(t, all)
-	sub, err := vfs.Sub(l, "dir")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := readAll(t, sub, "sub/c.txt"); got != "c" {
-		t.Errorf("sub/c.txt: %q", got)
-	}
-	if _, errno := sub.Stat("hello.txt"); errno != sys.ENOENT {
-		t.Errorf("a file outside the sub directory: %v, want ENOENT", errno)
-	}
-	if _, err := vfs.Sub(l, "hello.txt"); err == nil {
-		t.Error("Sub of a file accepted")
-	}
-	if _, err := vfs.Sub(l, "../x"); err == nil {
-		t.Error("Sub of ../x accepted")
-	}
-	if _, err := vfs.Sub(vfs.NewMemFS(0), "x"); err == nil {
-		t.Error("Sub of a writable layer accepted")
-	}
-}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,20 +16,11 @@ import (
 // name and producers sections).
 const jcoVersion = "1.35.0"
 
-// jco returns the jco binary under .build/tools/jco, installing the pinned
-// release with npm when missing; a failed install fails with the command.
+// jco returns the jco binary `make tools` installed (JCO_VERSION there);
+// the test never installs it.
 func jco(t *testing.T) string {
 	t.Helper()
-	prefix := filepath.Join(testenv.Build(), "tools", "jco")
-	bin := filepath.Join(prefix, "node_modules", ".bin", "jco")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	args := []string{"install", "--no-audit", "--no-fund", "-E", "--prefix", prefix, "@bytecodealliance/jco@" + jcoVersion}
-	if out, err := exec.Command("npm", args...).CombinedOutput(); err != nil {
-		t.Fatalf("jco %s is missing and installing it failed (%v): run\n\tnpm %s\n%s", jcoVersion, err, strings.Join(args, " "), out)
-	}
-	return bin
+	return testenv.NpmTool(t, "jco", "@bytecodealliance/jco", jcoVersion, "node_modules/.bin/jco")
 }
 
 func TestBundleMetadataInteropWasmTools(t *testing.T) {

@@ -228,62 +228,77 @@ func TestE2ESignatures(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(work, "tampered.wrun"), []byte(tampered), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r := c.run("run", "tampered.wrun")
-	r.wantError(t, "tampered.wrun", "digest mismatch")
-	if r.stdout != "" {
-		t.Errorf("a tampered bundle ran: %q", r.stdout)
-	}
+	// Each step is a subtest so that one failure does not hide the rest
+	// (they share c's home, in order).
+	t.Run("tampered", func(t *testing.T) {
+		r := c.on(t).run("run", "tampered.wrun")
+		r.wantError(t, "tampered.wrun", "digest mismatch")
+		if r.stdout != "" {
+			t.Errorf("a tampered bundle ran: %q", r.stdout)
+		}
+	})
 
 	// No trusted keys: everything runs.
-	for _, f := range []string{"s1.wrun", "s2.wrun", "unsigned.wrun"} {
-		c.run("run", f).ok(t, f+" with no trusted keys", "signed\n")
-	}
-	if r := c.run("key", "trust", "example", "k1.pub"); r.code != 0 || !strings.HasSuffix(r.stdout, ".pub\n") {
-		t.Fatalf("key trust: %+v", r)
-	}
-	c.run("run", "s1.wrun").ok(t, "signed by the trusted key", "signed\n")
-	c.run("run", "s2.wrun").wantError(t, "s2.wrun", "signature does not verify", `trusted for namespace "example"`)
-	c.run("run", "unsigned.wrun").wantError(t, "unsigned.wrun", "unsigned", `namespace "example" has trusted keys`, "--sign")
-	c.run("run", "tampered.wrun").wantError(t, "tampered.wrun", "digest mismatch")
+	t.Run("no trusted keys", func(t *testing.T) {
+		for _, f := range []string{"s1.wrun", "s2.wrun", "unsigned.wrun"} {
+			c.on(t).run("run", f).ok(t, f+" with no trusted keys", "signed\n")
+		}
+	})
+	t.Run("trusted key", func(t *testing.T) {
+		c := c.on(t)
+		if r := c.run("key", "trust", "example", "k1.pub"); r.code != 0 || !strings.HasSuffix(r.stdout, ".pub\n") {
+			t.Fatalf("key trust: %+v", r)
+		}
+		c.run("run", "s1.wrun").ok(t, "signed by the trusted key", "signed\n")
+		c.run("run", "s2.wrun").wantError(t, "s2.wrun", "signature does not verify", `trusted for namespace "example"`)
+		c.run("run", "unsigned.wrun").wantError(t, "unsigned.wrun", "unsigned", `namespace "example" has trusted keys`, "--sign")
+		c.run("run", "tampered.wrun").wantError(t, "tampered.wrun", "digest mismatch")
+	})
 
 	// Through the local store: a signed publish runs, an unsigned one and one
 	// signed by another key are refused.
-	if r := c.run("publish", "--sign", "k1", dir); r.code != 0 || !strings.HasPrefix(r.stdout, "published example:cat@1.0.0\n") {
-		t.Fatalf("publish --sign: %+v", r)
-	}
-	c.run("example:cat@1.0.0").ok(t, "signed package from the store", "signed\n")
-	if r := c.run("pull", "example:cat@1.0.0"); r.code != 0 || !strings.HasSuffix(r.stdout, "(signed by "+keyID(t, c)+")\n") {
-		t.Errorf("pull of a signed package: %+v", r)
-	}
-	dir11 := catPackage(t, catManifest("example:cat", "1.1.0"), map[string]string{"static/hello.txt": "unsigned\n"})
-	dir12 := catPackage(t, catManifest("example:cat", "1.2.0"), map[string]string{"static/hello.txt": "other key\n"})
-	if r := c.run("publish", dir11); r.code != 0 {
-		t.Fatalf("publish unsigned: %+v", r)
-	}
-	if r := c.run("publish", "--sign", "k2", dir12); r.code != 0 {
-		t.Fatalf("publish signed by k2: %+v", r)
-	}
-	c.run("example:cat@1.1.0").wantError(t, "example", "unsigned", "--sign")
-	c.run("example:cat@1.2.0").wantError(t, "example", "signature does not verify")
-	c.run("run", "unsigned.wrun").wantError(t, "unsigned")
+	t.Run("store", func(t *testing.T) {
+		c := c.on(t)
+		if r := c.run("publish", "--sign", "k1", dir); r.code != 0 || !strings.HasPrefix(r.stdout, "published example:cat@1.0.0\n") {
+			t.Fatalf("publish --sign: %+v", r)
+		}
+		c.run("example:cat@1.0.0").ok(t, "signed package from the store", "signed\n")
+		if r := c.run("pull", "example:cat@1.0.0"); r.code != 0 || !strings.HasSuffix(r.stdout, "(signed by "+keyID(t, c)+")\n") {
+			t.Errorf("pull of a signed package: %+v", r)
+		}
+		dir11 := catPackage(t, catManifest("example:cat", "1.1.0"), map[string]string{"static/hello.txt": "unsigned\n"})
+		dir12 := catPackage(t, catManifest("example:cat", "1.2.0"), map[string]string{"static/hello.txt": "other key\n"})
+		if r := c.run("publish", dir11); r.code != 0 {
+			t.Fatalf("publish unsigned: %+v", r)
+		}
+		if r := c.run("publish", "--sign", "k2", dir12); r.code != 0 {
+			t.Fatalf("publish signed by k2: %+v", r)
+		}
+		c.run("example:cat@1.1.0").wantError(t, "example", "unsigned", "--sign")
+		c.run("example:cat@1.2.0").wantError(t, "example", "signature does not verify")
+		c.run("run", "unsigned.wrun").wantError(t, "unsigned")
+	})
 
 	// A signed bundle publishes with its own signature; --sign replaces it.
-	dir2 := catPackage(t, catManifest("example:cat", "2.0.0"), map[string]string{"static/hello.txt": "two\n"})
-	if r := c.run("build", dir2, "-o", "v2-k2.wrun", "--sign", "k2"); r.code != 0 {
-		t.Fatalf("build: %+v", r)
-	}
-	if r := c.run("publish", "--sign", "k1", "v2-k2.wrun"); r.code != 0 {
-		t.Fatalf("publish --sign k1 of a bundle signed by k2: %+v", r)
-	}
-	c.run("example:cat@2.0.0").ok(t, "re-signed by --sign", "two\n")
-	dir3 := catPackage(t, catManifest("example:cat", "3.0.0"), map[string]string{"static/hello.txt": "three\n"})
-	if r := c.run("build", dir3, "-o", "v3-k1.wrun", "--sign", "k1"); r.code != 0 {
-		t.Fatalf("build: %+v", r)
-	}
-	if r := c.run("publish", "v3-k1.wrun"); r.code != 0 {
-		t.Fatalf("publish a signed bundle: %+v", r)
-	}
-	c.run("example:cat@3.0.0").ok(t, "the bundle's own signature", "three\n")
+	t.Run("signed bundle", func(t *testing.T) {
+		c := c.on(t)
+		dir2 := catPackage(t, catManifest("example:cat", "2.0.0"), map[string]string{"static/hello.txt": "two\n"})
+		if r := c.run("build", dir2, "-o", "v2-k2.wrun", "--sign", "k2"); r.code != 0 {
+			t.Fatalf("build: %+v", r)
+		}
+		if r := c.run("publish", "--sign", "k1", "v2-k2.wrun"); r.code != 0 {
+			t.Fatalf("publish --sign k1 of a bundle signed by k2: %+v", r)
+		}
+		c.run("example:cat@2.0.0").ok(t, "re-signed by --sign", "two\n")
+		dir3 := catPackage(t, catManifest("example:cat", "3.0.0"), map[string]string{"static/hello.txt": "three\n"})
+		if r := c.run("build", dir3, "-o", "v3-k1.wrun", "--sign", "k1"); r.code != 0 {
+			t.Fatalf("build: %+v", r)
+		}
+		if r := c.run("publish", "v3-k1.wrun"); r.code != 0 {
+			t.Fatalf("publish a signed bundle: %+v", r)
+		}
+		c.run("example:cat@3.0.0").ok(t, "the bundle's own signature", "three\n")
+	})
 }
 
 // keyID returns the id of the one key trusted for namespace example, read
@@ -378,59 +393,74 @@ from = "files"
 to = "/"
 ` + deps})
 	}
-	publish := func(dir string) {
+	publish := func(t *testing.T, dir string) {
 		t.Helper()
-		if r := c.run("publish", dir); r.code != 0 {
+		if r := c.on(t).run("publish", dir); r.code != 0 {
 			t.Fatalf("publish %s: %+v", dir, r)
 		}
 	}
-	publish(lib("1.0.0", "lib 1.0.0\n", ""))
-	publish(lib("2.0.0", "lib 2.0.0\n", ""))
+	publish(t, lib("1.0.0", "lib 1.0.0\n", ""))
+	publish(t, lib("2.0.0", "lib 2.0.0\n", ""))
 	app := catPackage(t, catManifest("example:app", "1.0.0")+`[dependencies]
 "example:lib" = { version = "^1.0", to = "/static/lib" }
 `, map[string]string{"static/hello.txt": "app\n"})
 	lock := filepath.Join(app, "wrun.lock")
 
+	// Each step is a subtest so that one failure does not hide the rest
+	// (they share c's home and the app's lock, in order).
 	// The dependency mounts inside the app's own asset directory.
-	c.run("run", app, "/static/", "/static/lib/lib.txt").ok(t, "nested dependency", "app\n/static/hello.txt\n/static/lib\nlib 1.0.0\n")
-	locked := readFile(t, lock)
-	if fi, err := os.Stat(lock); err != nil || fi.Mode().Perm() != 0o644 {
-		t.Errorf("wrun.lock is a project file: mode %v (%v), want 0644", fi.Mode(), err)
-	}
-	if !strings.Contains(locked, `name = "example:lib"`) || !strings.Contains(locked, `version = "1.0.0"`) {
-		t.Fatalf("wrun.lock: %q", locked)
-	}
-	// A newer matching version: the lock holds the next run at 1.0.0…
-	publish(lib("1.1.0", "lib 1.1.0\n", ""))
-	c.run("run", app, "/static/lib/lib.txt").ok(t, "locked", "app\nlib 1.0.0\n")
-	if got := readFile(t, lock); got != locked {
-		t.Errorf("a locked run rewrote wrun.lock:\n%s\nwas\n%s", got, locked)
-	}
-	// …and works offline; --refresh resolves again and updates the lock.
-	c.run("--offline", "run", app, "/static/lib/lib.txt").ok(t, "locked, offline", "app\nlib 1.0.0\n")
-	c.run("--refresh", "run", app, "/static/lib/lib.txt").ok(t, "--refresh", "app\nlib 1.1.0\n")
-	if got := readFile(t, lock); !strings.Contains(got, `version = "1.1.0"`) {
-		t.Errorf("--refresh did not update wrun.lock: %q", got)
-	}
-	c.run("run", app, "/static/lib/lib.txt").ok(t, "relocked", "app\nlib 1.1.0\n")
+	t.Run("lock", func(t *testing.T) {
+		c := c.on(t)
+		c.run("run", app, "/static/", "/static/lib/lib.txt").ok(t, "nested dependency", "app\n/static/hello.txt\n/static/lib\nlib 1.0.0\n")
+		locked := readFile(t, lock)
+		if fi, err := os.Stat(lock); err != nil || fi.Mode().Perm() != 0o644 {
+			t.Errorf("wrun.lock is a project file: mode %v (%v), want 0644", fi.Mode(), err)
+		}
+		if !strings.Contains(locked, `name = "example:lib"`) || !strings.Contains(locked, `version = "1.0.0"`) {
+			t.Fatalf("wrun.lock: %q", locked)
+		}
+		// A newer matching version: the lock holds the next run at 1.0.0…
+		publish(t, lib("1.1.0", "lib 1.1.0\n", ""))
+		c.run("run", app, "/static/lib/lib.txt").ok(t, "locked", "app\nlib 1.0.0\n")
+		if got := readFile(t, lock); got != locked {
+			t.Errorf("a locked run rewrote wrun.lock:\n%s\nwas\n%s", got, locked)
+		}
+		// …and works offline; --refresh resolves again and updates the lock.
+		c.run("--offline", "run", app, "/static/lib/lib.txt").ok(t, "locked, offline", "app\nlib 1.0.0\n")
+		c.run("--refresh", "run", app, "/static/lib/lib.txt").ok(t, "--refresh", "app\nlib 1.1.0\n")
+		if got := readFile(t, lock); !strings.Contains(got, `version = "1.1.0"`) {
+			t.Errorf("--refresh did not update wrun.lock: %q", got)
+		}
+		c.run("run", app, "/static/lib/lib.txt").ok(t, "relocked", "app\nlib 1.1.0\n")
+	})
 
 	// A bundle of the app resolves its dependencies the same way.
-	bundlePath := filepath.Join(t.TempDir(), "app.wrun")
-	if r := c.run("build", app, "-o", bundlePath); r.code != 0 {
-		t.Fatalf("build: %+v", r)
-	}
-	c.run("run", bundlePath, "/static/lib/lib.txt").ok(t, "bundle with a dependency", "app\nlib 1.1.0\n")
+	t.Run("bundle", func(t *testing.T) {
+		c := c.on(t)
+		bundlePath := filepath.Join(t.TempDir(), "app.wrun")
+		if r := c.run("build", app, "-o", bundlePath); r.code != 0 {
+			t.Fatalf("build: %+v", r)
+		}
+		c.run("run", bundlePath, "/static/lib/lib.txt").ok(t, "bundle with a dependency", "app\nlib 1.1.0\n")
+
+	})
 
 	// Published, the app pulls its dependency too.
-	publish(app)
-	r := c.run("pull", "example:app@1.0.0")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "example:app@1.0.0 sha256:") || !strings.Contains(r.stdout, "\nexample:lib@1.1.0 sha256:") {
-		t.Errorf("pull with a dependency: %+v", r)
-	}
-	c.run("example:app@1.0.0", "/static/lib/lib.txt").ok(t, "published app", "app\nlib 1.1.0\n")
+	t.Run("published", func(t *testing.T) {
+		c := c.on(t)
+		publish(t, app)
+		r := c.run("pull", "example:app@1.0.0")
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "example:app@1.0.0 sha256:") || !strings.Contains(r.stdout, "\nexample:lib@1.1.0 sha256:") {
+			t.Errorf("pull with a dependency: %+v", r)
+		}
+		c.run("example:app@1.0.0", "/static/lib/lib.txt").ok(t, "published app", "app\nlib 1.1.0\n")
+
+	})
 
 	// A conflict names both requirers and both ranges.
-	mid := writeTree(t, map[string]string{"m/m.txt": "mid\n", "wrun.toml": `[package]
+	t.Run("conflict", func(t *testing.T) {
+		c := c.on(t)
+		mid := writeTree(t, map[string]string{"m/m.txt": "mid\n", "wrun.toml": `[package]
 name = "example:mid"
 version = "1.0.0"
 kind = "assets"
@@ -440,21 +470,24 @@ to = "/"
 [dependencies]
 "example:lib" = { version = "^2", to = "/lib2" }
 `})
-	publish(mid)
-	conflict := catPackage(t, catManifest("example:conflict", "1.0.0")+`[dependencies]
+		publish(t, mid)
+		conflict := catPackage(t, catManifest("example:conflict", "1.0.0")+`[dependencies]
 "example:lib" = { version = "^1.0", to = "/static/lib" }
 "example:mid" = { version = "^1", to = "/static/mid" }
 `, map[string]string{"static/hello.txt": "c\n"})
-	r = c.run("run", conflict)
-	r.wantError(t, "version conflict", "example:lib", conflict+" requires ^1.0", "example:mid@1.0.0 requires ^2")
-	if _, err := os.Stat(filepath.Join(conflict, "wrun.lock")); !os.IsNotExist(err) {
-		t.Errorf("a failed resolution wrote wrun.lock (%v)", err)
-	}
+		c.run("run", conflict).wantError(t, "version conflict", "example:lib", conflict+" requires ^1.0", "example:mid@1.0.0 requires ^2")
+		if _, err := os.Stat(filepath.Join(conflict, "wrun.lock")); !os.IsNotExist(err) {
+			t.Errorf("a failed resolution wrote wrun.lock (%v)", err)
+		}
+	})
 	// An unknown dependency says who needs it and what exists.
-	missing := catPackage(t, catManifest("example:missing", "1.0.0")+`[dependencies]
+	t.Run("missing", func(t *testing.T) {
+		c := c.on(t)
+		missing := catPackage(t, catManifest("example:missing", "1.0.0")+`[dependencies]
 "example:lib" = { version = "^7", to = "/static/lib" }
 `, map[string]string{"static/hello.txt": "m\n"})
-	c.run("run", missing).wantError(t, "example:lib", "^7 (required by "+missing+")", "versions: 1.0.0, 1.1.0, 2.0.0")
+		c.run("run", missing).wantError(t, "example:lib", "^7 (required by "+missing+")", "versions: 1.0.0, 1.1.0, 2.0.0")
+	})
 }
 
 func TestE2ETestCommandAndBareDir(t *testing.T) {

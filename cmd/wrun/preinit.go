@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -13,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wrun-dev/wrun/internal/atomicfile"
+	"github.com/wrun-dev/wrun/internal/kv"
 	"github.com/wrun-dev/wrun/preinit"
 )
 
@@ -85,11 +85,11 @@ func (o *preinitOptions) run(ctx context.Context, g *globalOptions, in string) e
 	if err := o.limits.apply(&opts); err != nil {
 		return err
 	}
-	for _, kv := range o.env {
-		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
-			return fmt.Errorf("--env %q: want KEY=VALUE", kv)
+	for _, e := range o.env {
+		if _, _, err := kv.Parse(e); err != nil {
+			return fmt.Errorf("--env %q: %w", e, err)
 		}
-		opts.Env = append(opts.Env, kv)
+		opts.Env = append(opts.Env, e)
 	}
 	for _, spec := range o.mounts {
 		m, err := parseMount(spec)

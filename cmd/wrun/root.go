@@ -133,5 +133,14 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		return int(exit.ExitCode() & 0xff)
 	}
 	fmt.Fprintf(stderr, "wrun: %v\n", err)
+	if errors.Is(err, errInterrupted) || (ctx.Err() != nil && errors.Is(err, context.Canceled)) {
+		return exitInterrupted
+	}
 	return 1
 }
+
+// errInterrupted means ctx was cancelled (Ctrl-C) while a command ran; the
+// exit code is then exitInterrupted, as a shell reports a SIGINT.
+var errInterrupted = errors.New("interrupted")
+
+const exitInterrupted = 130

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/wrun-dev/wrun"
+	"github.com/wrun-dev/wrun/internal/kv"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
@@ -98,18 +99,20 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 	cancellable := o.timeout > 0
 	cfg = cfg.WithCloseOnContextDone(cancellable)
 	rc = rc.WithCancellation(cancellable)
-	if !cancellable {
-		// Without the check, Ctrl-C (which cancels ctx) ends the process.
-		defer context.AfterFunc(ctx, func() {
-			fmt.Fprintf(g.stderr, "wrun: %s interrupted\n", target)
-			os.Exit(130)
-		})()
-	}
 	rt, err := wrun.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer rt.Close(context.WithoutCancel(ctx))
+	// abandoned is set when an uncancellable guest is left running after
+	// ctx is done: its runtime and package stay open under it (closing
+	// them would free code it is executing), and the process is about to
+	// exit anyway.
+	abandoned := false
+	defer func() {
+		if !abandoned {
+			rt.Close(context.WithoutCancel(ctx))
+		}
+	}()
 
 	var run func(context.Context, wrun.RunConfig) error
 	if !test && isProgramFile(target) {
@@ -123,7 +126,11 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 		if err != nil {
 			return err
 		}
-		defer pkg.Close(context.WithoutCancel(ctx))
+		defer func() {
+			if !abandoned {
+				pkg.Close(context.WithoutCancel(ctx))
+			}
+		}()
 		run = pkg.Run
 		if test {
 			run = pkg.Test
@@ -134,12 +141,25 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)
 		defer cancel()
 	}
-	err = run(ctx, rc)
+	if cancellable {
+		err = run(ctx, rc)
+	} else {
+		// Without the check the guest cannot be stopped, so Ctrl-C (which
+		// cancels ctx) returns without waiting for it; main then exits.
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, rc) }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			abandoned = true
+			return fmt.Errorf("%s %w", target, errInterrupted)
+		}
+	}
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && o.timeout > 0:
 		return fmt.Errorf("%s timed out after %s", target, o.timeout)
 	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("%s interrupted", target)
+		return fmt.Errorf("%s %w", target, errInterrupted)
 	}
 	return err
 }
@@ -151,15 +171,16 @@ func (o *runOptions) runConfig(g *globalOptions) (wrun.RunConfig, error) {
 		return rc, fmt.Errorf("--timeout %s: must not be negative", o.timeout)
 	}
 	if o.envInherit {
-		for _, kv := range os.Environ() {
-			k, v, _ := strings.Cut(kv, "=")
-			rc = rc.WithEnv(k, v)
+		for _, e := range os.Environ() {
+			if k, v, err := kv.Parse(e); err == nil { // skips Windows' "=C:=C:\"
+				rc = rc.WithEnv(k, v)
+			}
 		}
 	}
-	for _, kv := range o.env {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return rc, fmt.Errorf("--env %q: want KEY=VALUE", kv)
+	for _, e := range o.env {
+		k, v, err := kv.Parse(e)
+		if err != nil {
+			return rc, fmt.Errorf("--env %q: %w", e, err)
 		}
 		rc = rc.WithEnv(k, v)
 	}

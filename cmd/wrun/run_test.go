@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"os"
 	"os/exec"
@@ -8,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 func TestRunWasm(t *testing.T) {
@@ -136,16 +136,29 @@ func TestRunErrors(t *testing.T) {
 
 func TestRunInterrupt(t *testing.T) {
 	c := newCLI(t)
-	cmd := exec.Command(wrunBin, "run", guest(t, "wat/loop"))
+	// The guest prints "ready" once it runs, then loops: the signal is sent
+	// only when the guest is surely running, however loaded the machine.
+	cmd := exec.Command(wrunBin, "run", guest(t, "wat/loopready"))
 	cmd.Env = []string{"WRUN_HOME=" + c.home}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
-	cmd.Process.Signal(os.Interrupt)
-	err := cmd.Wait()
+	line, rerr := bufio.NewReader(stdout).ReadString('\n')
+	if line != "ready\n" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("the guest never said it was running: %q, %v, stderr %q", line, rerr, stderr.String())
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.ExitCode() != 130 || !strings.Contains(stderr.String(), "interrupted") {
 		t.Fatalf("Ctrl-C: %v, stderr %q", err, stderr.String())

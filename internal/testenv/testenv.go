@@ -4,6 +4,7 @@
 package testenv
 
 import (
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,15 +26,28 @@ func Build() string { return filepath.Join(Root(), ".build") }
 // the extension: "c/echo", "go/echo", "wat/trap".
 func Guest(t testing.TB, name string) string {
 	t.Helper()
-	dir := os.Getenv("WRUN_TESTDATA")
-	if dir == "" {
-		dir = filepath.Join(Build(), "testdata")
-	}
-	p := filepath.Join(dir, filepath.FromSlash(name)+".wasm")
+	p := GuestPath(name)
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("guest %s is not built (%v): run `make testdata`", name, err)
 	}
 	return p
+}
+
+// Testdata is the directory `make testdata` builds the guests into:
+// $WRUN_TESTDATA, else .build/testdata under the repository root.
+func Testdata() string {
+	if dir := os.Getenv("WRUN_TESTDATA"); dir != "" {
+		return dir
+	}
+	return filepath.Join(Build(), "testdata")
+}
+
+// GuestPath is Guest for examples, which have no testing.TB: the path of a
+// guest named as under testdata without the extension ("c/hello"), whether
+// or not it is built. Opening a missing one fails with its path, which an
+// example prints (the Output mismatch shows it; run `make testdata`).
+func GuestPath(name string) string {
+	return filepath.Join(Testdata(), filepath.FromSlash(name)+".wasm")
 }
 
 // GuestBytes returns the bytes of a built guest.
@@ -49,10 +63,7 @@ func GuestBytes(t testing.TB, name string) []byte {
 // Guests returns the path of every guest `make testdata` built.
 func Guests(t testing.TB) []string {
 	t.Helper()
-	dir := os.Getenv("WRUN_TESTDATA")
-	if dir == "" {
-		dir = filepath.Join(Build(), "testdata")
-	}
+	dir := Testdata()
 	var out []string
 	for _, pat := range []string{"go/*.wasm", "c/*.wasm", "wat/*.wasm"} {
 		m, _ := filepath.Glob(filepath.Join(dir, pat))
@@ -82,15 +93,45 @@ func Wat2Wasm(t testing.TB, src string, flags ...string) []byte {
 	return b
 }
 
+// Tools is the directory `make tools` installs the pinned tools into:
+// $WRUN_TOOLS, else .build/tools under the repository root.
+func Tools() string {
+	if dir := os.Getenv("WRUN_TOOLS"); dir != "" {
+		return dir
+	}
+	return filepath.Join(Build(), "tools")
+}
+
+// NpmTool returns the path of an npm-installed tool `make tools` put under
+// Tools()/prefix: bin is relative to that npm prefix
+// ("node_modules/.bin/jco"), and the npm package pkg installed there must be
+// at version. Tests never install anything: a missing or other version fails
+// the test with `make tools`.
+func NpmTool(t testing.TB, prefix, pkg, version, bin string) string {
+	t.Helper()
+	dir := filepath.Join(Tools(), prefix)
+	b, err := os.ReadFile(filepath.Join(dir, "node_modules", filepath.FromSlash(pkg), "package.json"))
+	if err != nil {
+		t.Fatalf("%s %s is not installed (%v): run `make tools`", pkg, version, err)
+	}
+	var meta struct {
+		Version string `json:"version"`
+	}
+	if err := json.Unmarshal(b, &meta); err != nil || meta.Version != version {
+		t.Fatalf("%s under %s is version %q (%v), the tests pin %s: run `make tools`", pkg, dir, meta.Version, err, version)
+	}
+	p := filepath.Join(dir, filepath.FromSlash(bin))
+	if !fileExists(p) {
+		t.Fatalf("%s %s has no %s: run `make tools`", pkg, version, bin)
+	}
+	return p
+}
+
 // Tool returns the path of a pinned tool ("wazero", "oras") installed by
 // `make tools`, or of a system tool found on PATH.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
-	dir := os.Getenv("WRUN_TOOLS")
-	if dir == "" {
-		dir = filepath.Join(Build(), "tools")
-	}
-	if p := filepath.Join(dir, name); fileExists(p) {
+	if p := filepath.Join(Tools(), name); fileExists(p) {
 		return p
 	}
 	if p, err := exec.LookPath(name); err == nil {

@@ -1,7 +1,6 @@
 package wasmbin
 
 import (
-	"bytes"
 	"fmt"
 )
 
@@ -149,16 +148,17 @@ func ParseAt(b []byte, base int) (*Module, error) {
 // (with no sections yet) and a reader at its first section.
 func parsePreamble(b []byte, base int) (*Module, *reader, error) {
 	r := newReader(b, base)
-	pre, err := r.bytes(8, "preamble")
+	kind := Sniff(b)
+	if kind == NotWasm {
+		return nil, nil, &Error{Offset: base, What: "preamble", Err: ErrNotWasm}
+	}
+	pre, err := r.bytes(HeaderSize, "preamble")
 	if err != nil {
 		return nil, nil, err
 	}
-	if !bytes.Equal(pre[:4], Magic[:]) {
-		return nil, nil, &Error{Offset: base, What: "preamble", Err: ErrNotWasm}
-	}
 	m := &Module{}
 	copy(m.Version[:], pre[4:])
-	if m.Version != VersionModule && !m.IsComponent() {
+	if kind == UnknownVersion {
 		return nil, nil, &Error{Offset: base + 4, What: fmt.Sprintf("version % x", pre[4:]), Err: fmt.Errorf("%w: unsupported version (want 01 00 00 00 or a component)", ErrMalformed)}
 	}
 	return m, r, nil

@@ -171,7 +171,7 @@ func TestMalformed(t *testing.T) {
 		offset int
 		err    error
 	}{
-		{"empty", nil, 0, wasmbin.ErrTruncated},
+		{"empty", nil, 0, wasmbin.ErrNotWasm}, // as Sniff says: no magic number (TestSniff)
 		{"bad magic", []byte("\x00wat\x01\x00\x00\x00"), 0, wasmbin.ErrNotWasm},
 		{"section past end", append(pre, 1, 10, 0, 0), 8, wasmbin.ErrTruncated},
 		{"malformed section length", append(pre, 1, 0x80, 0x80, 0x80, 0x80, 0x80), 9, wasmbin.ErrMalformed},

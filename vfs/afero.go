@@ -329,21 +329,16 @@ func (a *aferoFS) Mkdir(name string, perm fs.FileMode) (errno sys.Errno) {
 }
 
 // Chmod implements sys.FS.
-func (a *aferoFS) Chmod(name string, perm fs.FileMode) (errno sys.Errno) {
-	defer recovered(&errno)
-	p, _, errno := clean(name)
-	if errno != 0 {
-		return errno
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if _, errno := a.statInfo(p); errno != 0 {
-		return errno
-	}
-	if a.readOnly {
-		return sys.EROFS
-	}
-	return toErrno(a.fs.Chmod(a.name(p), perm))
+func (a *aferoFS) Chmod(name string, perm fs.FileMode) sys.Errno {
+	return a.locked(name, false, func(p string, _ bool) sys.Errno {
+		if _, errno := a.statInfo(p); errno != 0 {
+			return errno
+		}
+		if a.readOnly {
+			return sys.EROFS
+		}
+		return toErrno(a.fs.Chmod(a.name(p), perm))
+	})
 }
 
 // isEmpty reports whether directory p has no entries.
@@ -360,18 +355,31 @@ func (a *aferoFS) isEmpty(p string) (bool, sys.Errno) {
 	return len(names) == 0, 0
 }
 
-// Rmdir implements sys.FS.
-func (a *aferoFS) Rmdir(name string) (errno sys.Errno) {
+// locked runs fn on the cleaned name under the adapter's lock, a backend
+// panic turned into EIO (recovered); with parent, name's parent directory
+// must exist first (parentOK).
+func (a *aferoFS) locked(name string, parent bool, fn func(p string, dir bool) sys.Errno) (errno sys.Errno) {
 	defer recovered(&errno)
-	p, _, errno := clean(name)
+	p, dir, errno := clean(name)
 	if errno != 0 {
 		return errno
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if errno := a.parentOK(p); errno != 0 {
-		return errno
+	if parent {
+		if errno := a.parentOK(p); errno != 0 {
+			return errno
+		}
 	}
+	return fn(p, dir)
+}
+
+// Rmdir implements sys.FS.
+func (a *aferoFS) Rmdir(name string) sys.Errno {
+	return a.locked(name, true, a.rmdir)
+}
+
+func (a *aferoFS) rmdir(p string, _ bool) sys.Errno {
 	fi, errno := a.lstatInfo(p)
 	switch {
 	case errno != 0:
@@ -392,17 +400,11 @@ func (a *aferoFS) Rmdir(name string) (errno sys.Errno) {
 }
 
 // Unlink implements sys.FS.
-func (a *aferoFS) Unlink(name string) (errno sys.Errno) {
-	defer recovered(&errno)
-	p, dir, errno := clean(name)
-	if errno != 0 {
-		return errno
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if errno := a.parentOK(p); errno != 0 {
-		return errno
-	}
+func (a *aferoFS) Unlink(name string) sys.Errno {
+	return a.locked(name, true, a.unlink)
+}
+
+func (a *aferoFS) unlink(p string, dir bool) sys.Errno {
 	fi, errno := a.lstatInfo(p)
 	switch {
 	case errno != 0:
@@ -505,17 +507,11 @@ func (a *aferoFS) Link(oldName, newName string) (errno sys.Errno) {
 }
 
 // Symlink implements sys.FS.
-func (a *aferoFS) Symlink(target, linkName string) (errno sys.Errno) {
-	defer recovered(&errno)
-	p, _, errno := clean(linkName)
-	if errno != 0 {
-		return errno
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if errno := a.parentOK(p); errno != 0 {
-		return errno
-	}
+func (a *aferoFS) Symlink(target, linkName string) sys.Errno {
+	return a.locked(linkName, true, func(p string, _ bool) sys.Errno { return a.symlink(target, p) })
+}
+
+func (a *aferoFS) symlink(target, p string) sys.Errno {
 	if _, errno := a.lstatInfo(p); errno == 0 {
 		return sys.EEXIST
 	}
@@ -587,15 +583,8 @@ func relTo(dir, target string) string {
 }
 
 // Utimens implements sys.FS.
-func (a *aferoFS) Utimens(name string, atim, mtim int64) (errno sys.Errno) {
-	defer recovered(&errno)
-	p, _, errno := clean(name)
-	if errno != 0 {
-		return errno
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.utimens(p, atim, mtim)
+func (a *aferoFS) Utimens(name string, atim, mtim int64) sys.Errno {
+	return a.locked(name, false, func(p string, _ bool) sys.Errno { return a.utimens(p, atim, mtim) })
 }
 
 func (a *aferoFS) utimens(p string, atim, mtim int64) sys.Errno {

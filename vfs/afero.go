@@ -109,7 +109,7 @@ func toErrno(err error) sys.Errno {
 	case errors.As(err, &se):
 		return se
 	case errors.As(err, &en):
-		return sys.UnwrapOSError(en)
+		return hostErrno(en)
 	case errors.Is(err, afero.ErrNoSymlink), errors.Is(err, afero.ErrNoReadlink):
 		return sys.ENOSYS
 	case errors.Is(err, fs.ErrNotExist):
@@ -587,6 +587,28 @@ func (a *aferoFS) Utimens(name string, atim, mtim int64) sys.Errno {
 	return a.locked(name, false, func(p string, _ bool) sys.Errno { return a.utimens(p, atim, mtim) })
 }
 
+// Lutimens implements LutimensFS. An afero.Fs has no call for the times of
+// a link itself: on a link it fails with ENOSYS; on anything else it is
+// Utimens.
+func (a *aferoFS) Lutimens(name string, atim, mtim int64) (errno sys.Errno) {
+	defer recovered(&errno)
+	p, _, errno := clean(name)
+	if errno != 0 {
+		return errno
+	}
+	fi, errno := a.lstatInfo(p)
+	if errno != 0 {
+		return errno
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		if a.readOnly {
+			return sys.EROFS
+		}
+		return sys.ENOSYS
+	}
+	return a.Utimens(name, atim, mtim)
+}
+
 func (a *aferoFS) utimens(p string, atim, mtim int64) sys.Errno {
 	fi, errno := a.statInfo(p)
 	if errno != 0 {
@@ -612,7 +634,7 @@ func timeOf(t, old int64) time.Time {
 // end beyond the bytes it carries. MemMapFs (like most in-memory backends)
 // allocates the gap at once: a guest's one-byte pwrite at 1 TiB would
 // otherwise stop the host process for want of memory. Past it, the call
-// fails with ENOSPC (EIO).
+// fails with ENOSPC.
 const maxGrowth = 256 << 20
 
 // count clamps a byte count a backend returns (afero's io/fs adapter

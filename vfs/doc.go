@@ -53,8 +53,13 @@
 // are stable per file: the host inode for host and directory layers, a hash
 // of the path seeded per layer for map and tar layers (so two layers never
 // share one), kept across copy-up and rename by the
-// overlay. wazero's errno set has no ENOSPC, EBUSY, EXDEV or EMFILE; the
-// guest sees EIO for them, as it does from DirFS.
+// overlay. wazero's errno set has no ENOSPC, EBUSY, EXDEV or EMFILE: vfs
+// returns its own sys.Errno values for them (ENOSPC, EXDEV, EMFILE, EBUSY,
+// outside wazero's range). wrun's wasi package reports them to the guest
+// as such; wazero's own WASI functions report them as EIO, as they do any
+// errno they do not know. A symbolic link's own times change through the
+// optional LutimensFS; NewDevFS serves /dev/null, /dev/zero and
+// /dev/urandom.
 //
 // Every byte a layer keeps from a call (a link target, a name, written
 // data) is copied: wazero passes views of guest memory, which the guest

@@ -1,17 +1,12 @@
 package vfs
 
-import "github.com/tetratelabs/wazero/experimental/sys"
-
-// wazero's errno set (experimental/sys, v1.12) has no ENOSPC, EBUSY, EXDEV
-// or EMFILE: its WASI layer reports any errno it does not know as EIO,
-// which is also what a guest sees from wazero's DirFS when the host kernel
-// returns one of them. The layers use these names so the intent stays
-// readable.
+// The layers use these names so the intent stays readable; the values are
+// the errnos vfs adds to wazero's set (errno.go).
 const (
-	errNoSpace     = sys.EIO // a size cap (NewMemFS, Limits.OverlayBytes) is exhausted
-	errBusy        = sys.EIO // the root of a layer or a mount point
-	errCrossDevice = sys.EIO // rename between two mounts
-	errTooManyOpen = sys.EIO // Limits.MaxOpenFiles is reached
+	errNoSpace     = ENOSPC // a size cap (NewMemFS, Limits.OverlayBytes) is exhausted
+	errBusy        = EBUSY  // the root of a layer or a mount point
+	errCrossDevice = EXDEV  // rename or link between two mounts
+	errTooManyOpen = EMFILE // Limits.MaxOpenFiles is reached
 )
 
 // seekOffset is int64 under another name. sys.File's Seek returns an Errno

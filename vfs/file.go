@@ -126,7 +126,7 @@ func errnoOf(err error) sys.Errno {
 	if errors.As(err, &errno) {
 		return errno
 	}
-	if e := sys.UnwrapOSError(err); e != sys.EIO {
+	if e := hostErrno(err); e != sys.EIO {
 		return e
 	}
 	var pe *fs.PathError

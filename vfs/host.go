@@ -363,6 +363,23 @@ func (h *hostFS) Utimens(p string, atim, mtim int64) sys.Errno {
 	return futimens(int(f.Fd()), atim, mtim)
 }
 
+// Lutimens implements LutimensFS: utimensat(AT_SYMLINK_NOFOLLOW) on the
+// last component, relative to its parent opened through the root.
+func (h *hostFS) Lutimens(p string, atim, mtim int64) sys.Errno {
+	if h.readOnly {
+		return sys.EROFS
+	}
+	if strings.Trim(path.Clean("/"+p), "/") == "" {
+		return h.Utimens(p, atim, mtim) // the root is no link
+	}
+	d, base, errno := h.parent(p)
+	if errno != 0 {
+		return errno
+	}
+	defer d.Close()
+	return lutimensAt(d, base, atim, mtim)
+}
+
 // hostFile is an open host file, with the errno conventions of wazero's
 // own os.File adapter.
 type hostFile struct {

@@ -30,6 +30,11 @@ func futimens(fd int, atim, mtim int64) sys.Errno {
 	return 0
 }
 
+func lutimensAt(d *os.File, base string, atim, mtim int64) sys.Errno {
+	ts := []unix.Timespec{toTimespec(atim), toTimespec(mtim)}
+	return errnoOf(unix.UtimesNanoAt(int(d.Fd()), base, ts, unix.AT_SYMLINK_NOFOLLOW))
+}
+
 func toTimespec(ns int64) unix.Timespec {
 	if ns == sys.UTIME_OMIT {
 		return unix.Timespec{Nsec: unix.UTIME_OMIT}

@@ -383,8 +383,8 @@ func (f closerFunc) Close() error { return f() }
 // also of files unlinked while still open (until their last close), and a
 // fixed 256 bytes per file, directory or link plus 64 bytes and the name
 // per directory entry and the target of each link. A change past the cap
-// fails with ENOSPC, which wazero reports to the guest as EIO (its errno set
-// has no ENOSPC).
+// fails with ENOSPC (vfs.ENOSPC; wazero's own WASI functions report it to
+// the guest as EIO, wrun's as ENOSPC).
 func NewMemFS(maxBytes int64) sys.FS {
 	t := &tree{b: &budget{max: maxBytes}, nextIno: writableInoBase()}
 	t.root = t.makeNode(fs.ModeDir | 0o777)

@@ -67,12 +67,13 @@ func (b *budget) usage() int64 {
 type Limits struct {
 	// MaxOpenFiles caps the files and directories open at once through
 	// the mounts, the pre-opened root included, as RLIMIT_NOFILE does for
-	// a process: an open past it fails with EMFILE (which WASI preview 1
-	// under wazero reports as EIO) until a file is closed. 0: no cap.
+	// a process: an open past it fails with EMFILE (vfs.EMFILE, which
+	// wazero's own WASI functions report as EIO) until a file is closed.
+	// 0: no cap.
 	MaxOpenFiles int
 	// OverlayBytes caps the host memory that the copy-on-write overlays
 	// among the mounts hold together, counted as NewMemFS counts it: a
-	// change past it fails with ENOSPC (EIO). 0: no cap.
+	// change past it fails with ENOSPC (vfs.ENOSPC). 0: no cap.
 	OverlayBytes int64
 }
 

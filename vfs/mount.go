@@ -56,8 +56,11 @@ func Host(dir string, readOnly bool) (sys.FS, error) {
 // the mount with the longest matching prefix and synthesizes the
 // directories leading to mount points: nested mounts from different layers
 // both stay visible, and listing a parent shows the mount point. Renaming
-// or linking across mounts fails (EXDEV, reported as EIO); removing or
-// renaming a mount point fails (EBUSY, reported as EIO).
+// or linking across mounts fails (vfs.EXDEV); removing or renaming a mount
+// point fails (vfs.EBUSY). Creating, removing or changing anything in a
+// synthesized directory fails with EROFS, and they report mode 0555. A ".."
+// at a mount's root is the directory above it in the mount table, and at
+// the root of the table the root itself.
 //
 // A symbolic link in a mount that has other mounts below it is followed by
 // the mount table, not by the mount's layer: a link to a directory where
@@ -137,9 +140,6 @@ func (l Limits) NewMountFS(mounts []Mount) (sys.FS, error) {
 			}
 		}
 	}
-	if len(m.mounts) == 1 && m.mounts[0].prefix == "" && l.MaxOpenFiles <= 0 {
-		return m.mounts[0].fs, nil
-	}
 	sort.SliceStable(m.mounts, func(i, j int) bool { return len(m.mounts[i].prefix) > len(m.mounts[j].prefix) })
 	for i := range m.mounts {
 		for j := range m.mounts {
@@ -185,10 +185,10 @@ var _ sys.FS = (*mountFS)(nil)
 // without a trailing slash.
 func (m *mountFS) route(p string) (i int, rel, key string, errno sys.Errno) {
 	slash := strings.HasSuffix(p, "/") && strings.Trim(p, "/") != ""
+	// A ".." at the root of the routing tree is the root itself, as "/.."
+	// is on Linux; a ".." at a mount's root is the directory above it in
+	// the mount table.
 	key = path.Clean("/" + p)[1:]
-	if c := path.Clean(p); c == ".." || strings.HasPrefix(c, "../") {
-		return -1, "", "", sys.EPERM
-	}
 	for i, mt := range m.mounts {
 		switch {
 		case mt.prefix == "":
@@ -239,6 +239,9 @@ func (m *mountFS) resolve(p string, follow bool) (i int, rel, key string, errno 
 		c := rest[0]
 		rest = rest[1:]
 		if c.name == ".." {
+			if len(done) == 0 && c.min == 0 {
+				continue // "/.." is "/"
+			}
 			if len(done) <= c.min {
 				return -1, "", "", sys.EPERM
 			}
@@ -285,6 +288,20 @@ func (m *mountFS) resolve(p string, follow bool) (i int, rel, key string, errno 
 	return m.route(resolved)
 }
 
+// inSynth reports whether key, served by no mount, names an entry of a
+// synthesized directory: creating it fails with EROFS, not ENOENT, since
+// the directory exists but cannot change.
+func (m *mountFS) inSynth(key string) bool {
+	if key == "" {
+		return false
+	}
+	parent := path.Dir(key)
+	if parent == "." {
+		parent = ""
+	}
+	return m.dirs[parent] != nil
+}
+
 func (m *mountFS) synthStat(key string) wsys.Stat_t {
 	return wsys.Stat_t{Ino: pathIno(m.seed, key), Mode: fs.ModeDir | 0o555, Nlink: 2, Size: 4096}
 }
@@ -307,6 +324,9 @@ func (m *mountFS) openFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File
 	}
 	extra := m.dirs[key]
 	errno = sys.ENOENT
+	if i < 0 && extra == nil && flag&sys.O_CREAT != 0 && m.inSynth(key) {
+		return nil, sys.EROFS
+	}
 	if i >= 0 {
 		var f sys.File
 		if f, errno = m.mounts[i].fs.OpenFile(rel, flag, perm); errno == 0 {
@@ -374,6 +394,11 @@ func (m *mountFS) target(p string, remove, follow bool) (sys.FS, string, sys.Err
 		}
 	}
 	if i < 0 {
+		if m.inSynth(key) && (remove || !follow) {
+			// Creating, renaming or removing an entry of a synthesized
+			// directory; a chmod or utimens of a missing one is ENOENT.
+			return nil, "", sys.EROFS
+		}
 		return nil, "", sys.ENOENT
 	}
 	if remove && strings.TrimSuffix(rel, "/") == "." {
@@ -439,6 +464,9 @@ func (m *mountFS) Unlink(p string) sys.Errno {
 
 // Link implements sys.FS.
 func (m *mountFS) Link(oldPath, newPath string) sys.Errno {
+	if st, errno := m.stat(oldPath, false); errno == 0 && st.Mode.IsDir() {
+		return sys.EPERM // link(2) refuses directories, synthesized ones too
+	}
 	of, orel, errno := m.target(oldPath, false, false)
 	if errno != 0 {
 		return errno
@@ -484,6 +512,30 @@ func (m *mountFS) Utimens(p string, atim, mtim int64) sys.Errno {
 	f, rel, errno := m.target(p, false, true)
 	if errno != 0 {
 		return errno
+	}
+	return f.Utimens(rel, atim, mtim)
+}
+
+// Lutimens implements LutimensFS: the times of a last symbolic link itself,
+// through the layer's Lutimens. A layer without one is served when the
+// path is no link (Utimens) and fails with ENOSYS on a link.
+func (m *mountFS) Lutimens(p string, atim, mtim int64) sys.Errno {
+	if _, errno := m.stat(p, false); errno != 0 {
+		return errno
+	}
+	f, rel, errno := m.target(p, false, false)
+	if errno != 0 {
+		return errno
+	}
+	if l, ok := f.(LutimensFS); ok {
+		return l.Lutimens(rel, atim, mtim)
+	}
+	st, errno := f.Lstat(rel)
+	if errno != 0 {
+		return errno
+	}
+	if st.Mode&fs.ModeSymlink != 0 {
+		return sys.ENOSYS
 	}
 	return f.Utimens(rel, atim, mtim)
 }
@@ -549,11 +601,13 @@ func (d *mountDir) Readdir(n int) ([]sys.Dirent, sys.Errno) {
 	return out, 0
 }
 
-// synthDir is an empty, read-only directory that exists only because a
-// mount point lies below it.
+// synthDir is a read-only directory that exists only because a mount
+// point lies below it (empty), or the directory of NewDevFS (ents).
 type synthDir struct {
 	sys.UnimplementedFile
 	st     wsys.Stat_t
+	ents   []sys.Dirent
+	pos    int // entries of ents listed
 	closed bool
 }
 
@@ -592,13 +646,24 @@ func (d *synthDir) Stat() (wsys.Stat_t, sys.Errno) {
 // Seek implements sys.File.
 func (d *synthDir) Seek(offset seekOffset, whence int) (int64, sys.Errno) {
 	if offset == 0 && whence == io.SeekStart {
+		d.pos = 0
 		return 0, 0
 	}
 	return 0, sys.EISDIR
 }
 
 // Readdir implements sys.File.
-func (d *synthDir) Readdir(int) ([]sys.Dirent, sys.Errno) { return nil, 0 }
+func (d *synthDir) Readdir(n int) ([]sys.Dirent, sys.Errno) {
+	if d.closed {
+		return nil, sys.EBADF
+	}
+	rest := d.ents[d.pos:]
+	if n > 0 && len(rest) > n {
+		rest = rest[:n]
+	}
+	d.pos += len(rest)
+	return rest, 0
+}
 
 // Utimens implements sys.File.
 func (d *synthDir) Utimens(int64, int64) sys.Errno { return sys.EROFS }

@@ -29,4 +29,5 @@ func (h *hostFS) statBeneath(string, bool) (wsys.Stat_t, sys.Errno, bool) {
 func unlinkAt(*os.File, string, bool) sys.Errno             { return sys.ENOSYS }
 func renameAt(*os.File, string, *os.File, string) sys.Errno { return sys.ENOSYS }
 func futimens(int, int64, int64) sys.Errno                  { return sys.ENOSYS }
+func lutimensAt(*os.File, string, int64, int64) sys.Errno   { return sys.ENOSYS }
 func setAppend(int, bool) sys.Errno                         { return sys.ENOSYS }

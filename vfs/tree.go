@@ -691,6 +691,21 @@ func (t *tree) Utimens(p string, atim, mtim int64) sys.Errno {
 	return 0
 }
 
+// Lutimens implements LutimensFS: the times of a last symbolic link
+// itself.
+func (t *tree) Lutimens(p string, atim, mtim int64) sys.Errno {
+	defer t.lock()()
+	r, errno := t.resolve(p, false)
+	if errno != 0 {
+		return errno
+	}
+	if t.readOnly {
+		return sys.EROFS
+	}
+	setTimes(r.n, atim, mtim)
+	return 0
+}
+
 func setTimes(n *node, atim, mtim int64) {
 	if atim != sys.UTIME_OMIT {
 		n.atim = atim

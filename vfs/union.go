@@ -126,6 +126,9 @@ func (u *unionFS) Symlink(string, string) sys.Errno { return sys.EROFS }
 // Utimens implements sys.FS.
 func (u *unionFS) Utimens(string, int64, int64) sys.Errno { return sys.EROFS }
 
+// Lutimens implements LutimensFS.
+func (u *unionFS) Lutimens(string, int64, int64) sys.Errno { return sys.EROFS }
+
 // unionDir is a directory of a unionFS: the top layer's directory, whose
 // listing adds the names of the lower layers' directories once.
 type unionDir struct {

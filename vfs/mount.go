@@ -302,6 +302,23 @@ func (m *mountFS) inSynth(key string) bool {
 	return m.dirs[parent] != nil
 }
 
+// parentSynthesized reports whether key's parent directory is one the
+// table makes up, served by no mount.
+func (m *mountFS) parentSynthesized(key string) bool {
+	if key == "" {
+		return false
+	}
+	parent := path.Dir(key)
+	if parent == "." {
+		parent = ""
+	}
+	if m.dirs[parent] == nil {
+		return false
+	}
+	i, _, _, _ := m.route(parent)
+	return i < 0
+}
+
 func (m *mountFS) synthStat(key string) wsys.Stat_t {
 	return wsys.Stat_t{Ino: pathIno(m.seed, key), Mode: fs.ModeDir | 0o555, Nlink: 2, Size: 4096}
 }
@@ -385,9 +402,16 @@ func (m *mountFS) target(p string, remove, follow bool) (sys.FS, string, sys.Err
 	if errno != 0 {
 		return nil, "", errno
 	}
+	// Removing a mount point or a synthesized directory: EROFS when its
+	// parent is a synthesized (read-only) directory, as Linux checks the
+	// parent's mount is writable first; EBUSY under a writable mount.
+	busy := errBusy
+	if m.parentSynthesized(key) {
+		busy = sys.EROFS
+	}
 	if m.dirs[key] != nil {
 		if remove {
-			return nil, "", errBusy
+			return nil, "", busy
 		}
 		if i < 0 {
 			return nil, "", sys.EROFS
@@ -402,7 +426,7 @@ func (m *mountFS) target(p string, remove, follow bool) (sys.FS, string, sys.Err
 		return nil, "", sys.ENOENT
 	}
 	if remove && strings.TrimSuffix(rel, "/") == "." {
-		return nil, "", errBusy
+		return nil, "", busy
 	}
 	return m.mounts[i].fs, rel, 0
 }

@@ -49,7 +49,7 @@ func semLayers(t *testing.T) map[string]sys.FS {
 
 // TestErrnosBeyondWazero: the errnos wazero's set has no name for are
 // returned as vfs's own values, not as EIO: a rename or link between two
-// mounts is EXDEV, removing a mount point EBUSY, a full scratch layer
+// mounts is EXDEV, removing a mount point EBUSY (EROFS in a synthesized directory), a full scratch layer
 // ENOSPC (TestMemFSCap), the open-file limit EMFILE (TestMaxOpenFiles).
 func TestErrnosBeyondWazero(t *testing.T) {
 	a, b := vfs.NewMemFS(1<<20), vfs.NewMemFS(1<<20)
@@ -66,8 +66,17 @@ func TestErrnosBeyondWazero(t *testing.T) {
 	if errno := m.Link("a/f", "b/f"); errno != vfs.EXDEV {
 		t.Errorf("link across mounts: %v, want EXDEV", errno)
 	}
-	if errno := m.Rmdir("a"); errno != vfs.EBUSY {
-		t.Errorf("rmdir of a mount point: %v, want EBUSY", errno)
+	// A mount point under a synthesized (read-only) directory: EROFS, since
+	// Linux checks the parent's mount first; under a writable mount, EBUSY.
+	if errno := m.Rmdir("a"); errno != sys.EROFS {
+		t.Errorf("rmdir of a mount point in a synthesized directory: %v, want EROFS", errno)
+	}
+	nested, err := vfs.NewMountFS([]vfs.Mount{{Guest: "/a", FS: vfs.NewMemFS(1 << 20)}, {Guest: "/a/b", FS: vfs.NewMemFS(1 << 20)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errno := nested.Rmdir("a/b"); errno != vfs.EBUSY {
+		t.Errorf("rmdir of a mount point in a writable mount: %v, want EBUSY", errno)
 	}
 	for _, e := range []sys.Errno{vfs.ENOSPC, vfs.EXDEV, vfs.EMFILE, vfs.EBUSY, vfs.ENOTCAPABLE} {
 		if e <= sys.EROFS {

@@ -14,6 +14,8 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
+	"github.com/wrun-dev/wrun/vfs"
+	"github.com/wrun-dev/wrun/wasi"
 )
 
 // Program is a compiled module, ready to run any number of times, also
@@ -152,26 +154,30 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 		WithArgs(append([]string{path.Base(p.name)}, cfg.args...)...).
 		WithStartFunctions(start).
 		WithSysNanosleep()
+	// WASI's files are wrun's own (package wasi): stdio, then one preopen
+	// per mount in the order given, then the routing root "/".
+	wc := wasi.Config{Stdin: cfg.stdin, Stdout: cfg.stdout, Stderr: cfg.stderr}
 	if len(mounts) > 0 {
 		// Without mounts, no filesystem at all: even an empty one costs a
-		// Go guest about a millisecond per start.
-		fsc, err := cfg.limits().FSConfig(mounts)
+		// Go guest about a millisecond per start. With one, /dev/null,
+		// /dev/zero and /dev/urandom exist unless a mount is at /dev.
+		if !slices.ContainsFunc(mounts, func(m vfs.Mount) bool { return m.Guest == "/dev" }) {
+			mounts = append(slices.Clip(mounts), vfs.Mount{Guest: "/dev", FS: vfs.NewDevFS()})
+		}
+		root, err := cfg.limits().NewMountFS(mounts)
 		if err != nil {
 			return err
 		}
-		mc = mc.WithFSConfig(fsc)
+		wc.FS = root
+		for _, m := range mounts {
+			wc.Preopens = append(wc.Preopens, m.Guest)
+		}
+		if !slices.Contains(wc.Preopens, "/") {
+			wc.Preopens = append(wc.Preopens, "/")
+		}
 	}
 	for _, k := range sortedKeys(cfg.env) {
 		mc = mc.WithEnv(k, cfg.env[k])
-	}
-	if cfg.stdin != nil {
-		mc = mc.WithStdin(cfg.stdin)
-	}
-	if cfg.stdout != nil {
-		mc = mc.WithStdout(cfg.stdout)
-	}
-	if cfg.stderr != nil {
-		mc = mc.WithStderr(cfg.stderr)
 	}
 	if cfg.walltime != nil {
 		mc = mc.WithWalltime(cfg.walltime, sys.ClockResolution(1))
@@ -215,6 +221,7 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 	// Close frees the module under it.
 	alloc := cappedAllocator(cfg.maxPages)
 	defer alloc.Hold()()
+	runCtx = wasi.WithConfig(runCtx, wc)
 	mod, err := wz.InstantiateModule(experimental.WithMemoryAllocator(runCtx, alloc), cm, mc)
 	if mod != nil {
 		mod.Close(context.WithoutCancel(ctx))

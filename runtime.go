@@ -11,14 +11,14 @@ import (
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/wrun-dev/wrun/internal/home"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 	"github.com/wrun-dev/wrun/registryclient"
+	"github.com/wrun-dev/wrun/wasi"
 )
 
-const wasiModule = wasi_snapshot_preview1.ModuleName
+const wasiModule = wasi.ModuleName
 
 // Runtime compiles and runs programs. It owns two wazero runtimes sharing
 // one compilation cache: one whose compiled code checks for termination
@@ -127,7 +127,7 @@ func (r *Runtime) wazero(ctx context.Context, v variant) (wazero.Runtime, error)
 	wz := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
 		WithCompilationCache(r.cache).
 		WithCloseOnContextDone(v == cancellable))
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, wz); err != nil {
+	if _, err := wasi.Instantiate(ctx, wz); err != nil {
 		wz.Close(ctx)
 		return nil, fmt.Errorf("instantiating WASI preview 1: %w", err)
 	}

@@ -32,7 +32,9 @@ var forbidden = map[string][]string{
 	// bundle/depcheck_test.go, which this test replaces).
 	"bundle":  {mod + "cmd", root, mod + "registryclient", mod + "preinit", mod + "vfs", "github.com/tetratelabs/wazero", "net/http", "oras.land", "github.com/spf13/cobra"},
 	"preinit": {mod + "cmd", root, mod + "registryclient", mod + "bundle", "github.com/spf13/cobra"},
-	"vfs":     {mod + "cmd", root, mod + "registryclient", mod + "bundle", mod + "preinit", "github.com/spf13/cobra"},
+	"vfs":     {mod + "cmd", root, mod + "registryclient", mod + "bundle", mod + "preinit", mod + "wasi", "github.com/spf13/cobra"},
+	// wasi: WASI preview 1 host functions over vfs; knows no packages.
+	"wasi": {mod + "cmd", root, mod + "registryclient", mod + "bundle", mod + "preinit", "github.com/spf13/cobra"},
 }
 
 // forbiddenDirect lists what a package tree must not import itself. vfs
@@ -42,6 +44,7 @@ var forbidden = map[string][]string{
 var forbiddenDirect = map[string][]string{
 	"preinit": {"net/http", "net"},
 	"vfs":     {"net/http", "net"},
+	"wasi":    {"net/http", "net"},
 }
 
 func TestImports(t *testing.T) {

@@ -49,6 +49,9 @@ func main() {
 		{"python", o.pythonBench},
 		{"pythonpreinit", o.pythonPreinitBench},
 		{"service", o.serviceBench},
+		{"wasi", func(w io.Writer) error {
+			return goBench(w, "WASI preview 1 host calls: wrun's layer (package wasi) vs wazero's own, same vfs mounts (a host dir at /data)", "./internal/wasibench", "BenchmarkWASI")
+		}},
 		{"inproc", func(w io.Writer) error {
 			return goBench(w, "in-process instantiate+run of a compiled guest: Program.Run vs raw wazero, same cancellation setting (cancel: embedding default; fast: CLI default)", ".", "BenchmarkRun$")
 		}},

@@ -235,3 +235,34 @@ func TestCancelFIFO(t *testing.T) {
 		t.Fatalf("got %v, want the run ended by its context", err)
 	}
 }
+
+// TestCancelFIFOOpen: opening a FIFO of a host mount that no writer ever
+// opens blocks in open(2); the call still ends once the run's context is
+// done (it hung forever, and ignored --timeout, before).
+func TestCancelFIFOOpen(t *testing.T) {
+	rt := newRuntime(t, true)
+	dir := t.TempDir()
+	if err := syscall.Mkfifo(filepath.Join(dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	cm, err := rt.CompileModule(ctx, testenv.GuestBytes(t, "c/cat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := rt.InstantiateModule(wasi.WithConfig(ctx, wasi.Config{FS: mountFS(t, map[string]string{"/m": dir}), Preopens: []string{"/m"}}),
+			cm, wazero.NewModuleConfig().WithName("").WithArgs("cat", "/m/fifo"))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+			t.Fatalf("got %v, want the run ended by its deadline", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the guest is still blocked opening the FIFO 30 s after its deadline")
+	}
+}

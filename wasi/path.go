@@ -340,7 +340,7 @@ func pathUnlinkFile(_ context.Context, st *state, mem api.Memory, stack []uint64
 	return toWASI(serr)
 }
 
-func pathOpen(_ context.Context, st *state, mem api.Memory, stack []uint64) uint32 {
+func pathOpen(ctx context.Context, st *state, mem api.Memory, stack []uint64) uint32 {
 	dirflags, oflags := uint32(stack[1]), uint32(stack[4])
 	base, inh, fdflags, res := stack[5], stack[6], uint32(stack[7]), uint32(stack[8])
 	need := rightPathOpen
@@ -404,7 +404,7 @@ func pathOpen(_ context.Context, st *state, mem api.Memory, stack []uint64) uint
 	if fdflags&fdflagNonblock != 0 {
 		flag |= sys.O_NONBLOCK
 	}
-	f, serr := st.fs.OpenFile(p, flag, 0o666)
+	f, serr := st.open(ctx, p, flag)
 	if serr != 0 {
 		return toWASI(serr)
 	}
@@ -532,4 +532,47 @@ func (st *state) list(e *fdEntry) uint32 {
 	}
 	e.dir = &dirCache{ents: all}
 	return 0
+}
+
+// open opens p. Opening a FIFO blocks until the other end opens it too, so
+// when the run can be cancelled and p is a FIFO, the open runs in a
+// goroutine and the call ends as soon as ctx is done (a file the abandoned
+// open gets later is closed at once).
+func (st *state) open(ctx context.Context, p string, flag sys.Oflag) (sys.File, sys.Errno) {
+	if ctx.Done() == nil || flag&sys.O_NONBLOCK != 0 {
+		return st.fs.OpenFile(p, flag, 0o666)
+	}
+	stat := st.fs.Stat
+	if flag&sys.O_NOFOLLOW != 0 {
+		stat = st.fs.Lstat
+	}
+	if s, errno := stat(p); errno != 0 || s.Mode&fs.ModeNamedPipe == 0 {
+		return st.fs.OpenFile(p, flag, 0o666)
+	}
+	type result struct {
+		f     sys.File
+		errno sys.Errno
+	}
+	done := make(chan result) // unbuffered: an abandoned open closes its file
+	abandoned := make(chan struct{})
+	go func() {
+		f, errno := st.fs.OpenFile(p, flag, 0o666)
+		select {
+		case done <- result{f, errno}:
+		case <-abandoned:
+			if f != nil {
+				f.Close()
+			}
+		}
+	}()
+	st.mu.Unlock()
+	defer st.mu.Lock()
+	select {
+	case r := <-done:
+		return r.f, r.errno
+	case <-ctx.Done():
+		close(abandoned)
+		interrupted(ctx)
+		return nil, sys.EINTR
+	}
 }

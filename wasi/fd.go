@@ -127,7 +127,7 @@ func fdAllocate(_ context.Context, st *state, _ api.Memory, stack []uint64) uint
 
 func fdClose(_ context.Context, st *state, _ api.Memory, stack []uint64) uint32 {
 	fd := uint32(stack[0])
-	e := st.get(fd)
+	e := st.raw(fd)
 	if e == nil {
 		return errnoBadf
 	}
@@ -456,9 +456,12 @@ func fdPread(ctx context.Context, st *state, mem api.Memory, stack []uint64) uin
 }
 
 func (st *state) readv(ctx context.Context, mem api.Memory, stack []uint64, off int64, res uint32) uint32 {
-	e := st.get(uint32(stack[0]))
+	e := st.raw(uint32(stack[0]))
 	if e == nil {
 		return errnoBadf
+	}
+	if e.untyped && ctx.Done() != nil {
+		st.resolveType(e) // a FIFO or a device waits cancellably
 	}
 	if e.kind == kindDir {
 		return errnoIsdir
@@ -569,7 +572,7 @@ func fdPwrite(_ context.Context, st *state, mem api.Memory, stack []uint64) uint
 }
 
 func (st *state) writev(mem api.Memory, stack []uint64, off int64, res uint32) uint32 {
-	e := st.get(uint32(stack[0]))
+	e := st.raw(uint32(stack[0]))
 	if e == nil {
 		return errnoBadf
 	}

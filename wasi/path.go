@@ -408,31 +408,14 @@ func pathOpen(ctx context.Context, st *state, mem api.Memory, stack []uint64) ui
 	if serr != 0 {
 		return toWASI(serr)
 	}
-	e := &fdEntry{kind: kindFile, file: f, flags: uint16(fdflags), inh: inh, path: p}
-	s, serr := f.Stat()
-	if serr != 0 {
-		f.Close()
-		return toWASI(serr)
-	}
-	if s.Mode.IsDir() {
-		e.kind, e.ftype, e.path = kindDir, ftDirectory, p
-		e.base = base & rightsDir
+	e := &fdEntry{kind: kindFile, file: f, flags: uint16(fdflags), inh: inh, path: p, asked: base, oflag: flag}
+	if flag&sys.O_DIRECTORY != 0 {
+		setType(e, fs.ModeDir)
 	} else {
-		e.ftype = fileType(s.Mode)
-		e.blocking = s.Mode&(fs.ModeNamedPipe|fs.ModeCharDevice|fs.ModeSocket) != 0
-		e.base = base & rightsFile
-		// Rights the access mode rules out are not reported; a call
-		// needing them fails as on Linux (EBADF, EINVAL), not ENOTCAPABLE.
-		if flag&(sys.O_RDWR|sys.O_WRONLY) == 0 {
-			e.modeDenied |= rightsWrite
-		}
-		if flag&sys.O_WRONLY != 0 {
-			e.modeDenied |= rightFdRead
-		}
-		e.base &^= e.modeDenied
-		if e.blocking {
-			e.base &^= rightFdSeek | rightFdTell
-		}
+		// Typed on first need (state.get): most opens are read, written
+		// and closed without the guest asking what they are.
+		e.untyped = true
+		setType(e, 0)
 	}
 	fd, errno := st.insert(e)
 	if errno != 0 {
@@ -575,4 +558,44 @@ func (st *state) open(ctx context.Context, p string, flag sys.Oflag) (sys.File, 
 		interrupted(ctx)
 		return nil, sys.EINTR
 	}
+}
+
+// setType sets what an open entry's file type decides: kind, ftype,
+// blocking and the rights (those asked for, within what the type and the
+// access mode allow).
+func setType(e *fdEntry, mode fs.FileMode) {
+	if mode.IsDir() {
+		e.kind, e.ftype, e.blocking = kindDir, ftDirectory, false
+		e.base = e.asked & rightsDir
+		return
+	}
+	e.kind, e.ftype = kindFile, fileType(mode)
+	e.blocking = mode&(fs.ModeNamedPipe|fs.ModeCharDevice|fs.ModeSocket) != 0
+	e.base = e.asked & rightsFile
+	// Rights the access mode rules out are not reported; a call needing
+	// them fails as on Linux (EBADF, EINVAL), not ENOTCAPABLE.
+	e.modeDenied = 0
+	if e.oflag&(sys.O_RDWR|sys.O_WRONLY) == 0 {
+		e.modeDenied |= rightsWrite
+	}
+	if e.oflag&sys.O_WRONLY != 0 {
+		e.modeDenied |= rightFdRead
+	}
+	e.base &^= e.modeDenied
+	if e.blocking {
+		e.base &^= rightFdSeek | rightFdTell
+	}
+}
+
+// resolveType learns the type of an untyped entry (one fstat). Rights
+// dropped with fd_fdstat_set_rights meanwhile stay dropped.
+func (st *state) resolveType(e *fdEntry) {
+	e.untyped = false
+	s, errno := e.file.Stat()
+	if errno != 0 {
+		return // a regular file's answers, as the entry already gives
+	}
+	dropped := (e.asked & rightsFile &^ e.modeDenied) &^ e.base
+	setType(e, s.Mode)
+	e.base &^= dropped
 }

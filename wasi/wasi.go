@@ -150,6 +150,13 @@ type fdEntry struct {
 	path    string
 	preopen string
 	dir     *dirCache
+	// untyped: a file path_open opened without learning its type (an
+	// fstat per open cost wrun's layer 10-20% of a small-file workload
+	// against wazero's): kind, ftype, blocking and base are a regular
+	// file's until resolveType has looked.
+	untyped bool
+	asked   uint64    // untyped: the rights asked for at open
+	oflag   sys.Oflag // untyped: the access mode of the open
 }
 
 // dirCache keeps one listing of a directory fd for fd_readdir cookies.
@@ -270,6 +277,18 @@ func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 // get returns the open entry fd, or nil.
 func (st *state) get(fd uint32) *fdEntry {
+	e := st.raw(fd)
+	if e != nil && e.untyped {
+		st.resolveType(e)
+	}
+	return e
+}
+
+// raw returns the open entry fd, or nil, without learning the type of a
+// file opened without it (see fdEntry.untyped): for the calls whose
+// answer does not depend on it (fd_read, fd_write, fd_close), which the
+// host file itself refuses as Linux does (EISDIR, ESPIPE).
+func (st *state) raw(fd uint32) *fdEntry {
 	if uint64(fd) < uint64(len(st.fds)) {
 		return st.fds[fd]
 	}

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -88,9 +89,23 @@ func Instantiate(ctx context.Context, r wazero.Runtime) (api.Closer, error) {
 // reactor), from the instance it was first seen with.
 type host struct {
 	byModule sync.Map // api.Module → *state
+	// last is the state of the instance that called last: a run makes
+	// its calls back to back, so most calls skip the context lookup.
+	last atomic.Pointer[state]
 }
 
 func (h *host) state(ctx context.Context, mod api.Module) *state {
+	if st := h.last.Load(); st != nil && st.mod == mod {
+		return st
+	}
+	st := h.lookup(ctx, mod)
+	if st != nil {
+		h.last.Store(st)
+	}
+	return st
+}
+
+func (h *host) lookup(ctx context.Context, mod api.Module) *state {
 	if st, ok := ctx.Value(ctxKey{}).(*state); ok {
 		if st.mod == nil {
 			st.mod = mod
@@ -328,5 +343,6 @@ func (st *state) closeAll() {
 	}
 	if st.host != nil {
 		st.host.byModule.Delete(st.mod)
+		st.host.last.CompareAndSwap(st, nil)
 	}
 }

@@ -463,10 +463,21 @@ func (st *state) readv(ctx context.Context, mem api.Memory, stack []uint64, off 
 	if e.untyped && ctx.Done() != nil {
 		st.resolveType(e) // a FIFO or a device waits cancellably
 	}
+	return st.transfer(ctx, mem, e, stack, off, res, false)
+}
+
+// transfer is the common part of fd_read, fd_pread, fd_write and
+// fd_pwrite: it checks the fd and its rights, then moves the iovecs one by
+// one (readOne or writeOne), stopping at the first short or failed
+// transfer; a failure after some bytes moved reports those bytes.
+func (st *state) transfer(ctx context.Context, mem api.Memory, e *fdEntry, stack []uint64, off int64, res uint32, write bool) uint32 {
 	if e.kind == kindDir {
 		return errnoIsdir
 	}
 	need := rightFdRead
+	if write {
+		need = rightFdWrite
+	}
 	if off >= 0 {
 		if e.kind == kindStdin || e.kind == kindStdout {
 			return errnoSpipe
@@ -489,7 +500,13 @@ func (st *state) readv(ctx context.Context, mem api.Memory, stack []uint64, off 
 		if len(buf) == 0 {
 			continue
 		}
-		n, errno := st.readOne(ctx, e, buf, off)
+		var n int
+		var errno sys.Errno
+		if write {
+			n, errno = writeOne(e, buf, off)
+		} else {
+			n, errno = st.readOne(ctx, e, buf, off)
+		}
 		total += uint32(n)
 		if errno != 0 {
 			if total > 0 {
@@ -576,63 +593,27 @@ func (st *state) writev(mem api.Memory, stack []uint64, off int64, res uint32) u
 	if e == nil {
 		return errnoBadf
 	}
-	if e.kind == kindDir {
-		return errnoIsdir
-	}
-	need := rightFdWrite
-	if off >= 0 {
-		if e.kind == kindStdin || e.kind == kindStdout {
-			return errnoSpipe
-		}
-		need |= rightFdSeek
-	}
-	if e.base&need != need {
-		return e.denied(need, errnoNotcapable)
-	}
-	iov, ok := iovecs(mem, uint32(stack[1]), uint32(stack[2]))
-	if !ok || !fits(mem, res, 4) {
-		return errnoFault
-	}
-	var total uint32
-	for i := 0; i+sizeIovec <= len(iov); i += sizeIovec {
-		buf, ok := mem.Read(le.Uint32(iov[i:]), le.Uint32(iov[i+4:]))
-		if !ok {
-			return errnoFault
-		}
-		if len(buf) == 0 {
-			continue
-		}
-		var n int
-		var errno sys.Errno
-		switch {
-		case e.kind == kindStdout:
-			var err error
-			n, err = e.w.Write(buf)
-			if err != nil {
-				errno = sys.UnwrapOSError(err)
-				if errno == 0 {
-					errno = sys.EIO
-				}
+	return st.transfer(context.Background(), mem, e, stack, off, res, true)
+}
+
+// writeOne writes buf to e, at off when off >= 0.
+func writeOne(e *fdEntry, buf []byte, off int64) (int, sys.Errno) {
+	switch {
+	case e.kind == kindStdout:
+		n, err := e.w.Write(buf)
+		if err != nil {
+			errno := sys.UnwrapOSError(err)
+			if errno == 0 {
+				errno = sys.EIO
 			}
-		case e.kind != kindFile:
-			errno = sys.EBADF
-		case off >= 0:
-			n, errno = e.file.Pwrite(buf, off)
-			off += int64(n)
-		default:
-			n, errno = e.file.Write(buf)
+			return n, errno
 		}
-		total += uint32(n)
-		if errno != 0 {
-			if total > 0 {
-				break
-			}
-			return toWASI(errno)
-		}
-		if n < len(buf) {
-			break
-		}
+		return n, 0
+	case e.kind != kindFile:
+		return 0, sys.EBADF
+	case off >= 0:
+		return e.file.Pwrite(buf, off)
+	default:
+		return e.file.Write(buf)
 	}
-	mem.WriteUint32Le(res, total)
-	return 0
 }

@@ -210,22 +210,22 @@ func (c RunConfig) WithStartFunction(name string) RunConfig { c.startFunc = name
 // hold: file bytes (of files unlinked while open too, until their last
 // close) plus 256 bytes per file, directory or link and 64 bytes and the
 // name per directory entry, as vfs.NewMemFS does. A change past the cap
-// fails (ENOSPC, which WASI preview 1 reports as EIO). 0 means the default
+// fails with ENOSPC. 0 means the default
 // (DefaultScratchBytes for a package, none for a plain program); a negative
 // size means no /tmp.
 func (c RunConfig) WithScratch(bytes int64) RunConfig { c.scratch = bytes; return c }
 
 // WithMaxOpenFiles caps the files and directories the guest has open at
-// once through its filesystem, the pre-opened root included, as `ulimit -n`
-// does for a process: an open past the cap fails (EMFILE, which WASI
-// preview 1 under wazero reports as EIO) until the guest closes one. 0
+// once through its filesystem, the preopened directories included, as
+// `ulimit -n` does for a process: an open past the cap fails with EMFILE
+// until the guest closes one. 0
 // means DefaultMaxOpenFiles (1024); a negative count means no cap.
 func (c RunConfig) WithMaxOpenFiles(n int) RunConfig { c.maxOpen = n; return c }
 
 // WithOverlaySize caps the host memory that the run's copy-on-write
 // overlays hold together: everything the guest writes over read-only
 // assets (a package's assets, vfs.Asset mounts), counted as /tmp is (see
-// WithScratch). A change past the cap fails (ENOSPC, reported as EIO). It
+// WithScratch). A change past the cap fails with ENOSPC. It
 // is a budget of its own, next to /tmp's: a run holds at most both. 0
 // means DefaultOverlayBytes (64 MiB); a negative size means no cap.
 func (c RunConfig) WithOverlaySize(bytes int64) RunConfig { c.overlay = bytes; return c }

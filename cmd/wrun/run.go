@@ -75,7 +75,7 @@ func (o *runOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.maxMemory, "max-memory", "", "cap the program's linear memory, e.g. 256MiB (default: the module's own maximum)")
 	f.StringVar(&o.tmp, "tmp", "", "host memory the in-memory /tmp may hold (file bytes + 256 B per file + 64 B and the name per entry), e.g. 16MiB, 0 for none (default: 64MiB for a package, none for a .wasm)")
 	f.StringVar(&o.overlay, "overlay-size", "64MiB", "host memory the guest's writes over read-only assets (--asset, a package's assets) may hold together, counted as for --tmp; 0 for no cap")
-	f.IntVar(&o.maxOpen, "max-open-files", wrun.DefaultMaxOpenFiles, "files the program may have open at once, like ulimit -n; past it an open fails (EMFILE, seen as EIO); 0 for no cap")
+	f.IntVar(&o.maxOpen, "max-open-files", wrun.DefaultMaxOpenFiles, "files the program may have open at once, like ulimit -n; past it an open fails with EMFILE (preopened directories count); 0 for no cap")
 	f.BoolVar(&o.noCache, "no-cache", false, "compile in memory only: neither read nor write the compilation cache")
 }
 

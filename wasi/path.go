@@ -224,10 +224,7 @@ func pathLink(_ context.Context, st *state, mem api.Memory, stack []uint64) uint
 		return errnoNotdir
 	}
 	if newSlash {
-		if _, serr := st.fs.Lstat(newP); serr == 0 {
-			return errnoExist
-		}
-		return errnoNoent
+		return st.slashedNewName(newP)
 	}
 	return toWASI(st.fs.Link(oldP, newP))
 }
@@ -308,10 +305,7 @@ func pathSymlink(_ context.Context, st *state, mem api.Memory, stack []uint64) u
 		return errnoNoent
 	}
 	if slash {
-		if _, serr := st.fs.Lstat(p); serr == 0 {
-			return errnoExist
-		}
-		return errnoNoent
+		return st.slashedNewName(p)
 	}
 	return toWASI(st.fs.Symlink(target, p))
 }
@@ -598,4 +592,14 @@ func (st *state) resolveType(e *fdEntry) {
 	dropped := (e.asked & rightsFile &^ e.modeDenied) &^ e.base
 	setType(e, s.Mode)
 	e.base &^= dropped
+}
+
+// slashedNewName is the answer to making a link or symlink named p with a
+// trailing slash, which names a directory no link can be: EEXIST when p
+// exists, else ENOENT, as Linux answers.
+func (st *state) slashedNewName(p string) uint32 {
+	if _, errno := st.fs.Lstat(p); errno == 0 {
+		return errnoExist
+	}
+	return errnoNoent
 }

@@ -438,6 +438,7 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 		InitFunc: initFunc, Mounts: mounts, CompilationCache: r.cache,
 		Env: envList(exe.Manifest.Run.Env), AllowRandom: true,
 		Timeout: r.cfg.preinitTimeout, MaxMemoryBytes: uint64(r.cfg.preinitMaxPages) * pageSize,
+		FSLimits: NewRunConfig().limits(), // a run's defaults: the init is a registry package's code
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: pre-initializing: %w", exe.Name(), err)

@@ -37,6 +37,9 @@ func (r *Runtime) PreinitPackage(ctx context.Context, p *bundle.Package, opts pr
 	if opts.MaxMemoryBytes == 0 {
 		opts.MaxMemoryBytes = uint64(r.cfg.preinitMaxPages) * pageSize
 	}
+	if opts.FSLimits == (vfs.Limits{}) {
+		opts.FSLimits = NewRunConfig().limits()
+	}
 	m := p.Manifest
 	if m.Preinit == nil {
 		return nil, nil, fmt.Errorf("%s has no [preinit] table", m.Package.Name)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wrun-dev/wrun/internal/testenv"
 	"github.com/wrun-dev/wrun/preinit"
+	"github.com/wrun-dev/wrun/vfs"
 )
 
 // TestTimeoutStopsInit: an init that loops forever is stopped by
@@ -82,4 +83,27 @@ func TestCachedRefusesLargeSnapshot(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) > 0 {
 		t.Errorf("the cache holds %d entries, want none", len(entries))
 	}
+}
+
+// TestFSLimitsBoundInit: an init that writes 4 MiB into a copy-on-write
+// overlay is stopped by Options.FSLimits' overlay budget (the root package
+// passes a run's defaults); before FSLimits the init's overlays and open
+// files had no cap at all.
+func TestFSLimitsBoundInit(t *testing.T) {
+	wasm := testenv.GuestBytes(t, "c/preflood")
+	base, err := vfs.NewMapLayer(map[string]vfs.MapFile{"readme": {Data: []byte("asset\n"), Mode: 0o644}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := func() []vfs.Mount { return []vfs.Mount{{Guest: "/data", FS: vfs.NewCopyOnWriteFS(base)}} }
+	if _, _, err := preinit.Preinit(context.Background(), wasm, preinit.Options{Mounts: mounts()}); err != nil {
+		t.Fatalf("without a limit the 4 MiB init should run: %v", err)
+	}
+	_, _, err = preinit.Preinit(context.Background(), wasm, preinit.Options{
+		Mounts: mounts(), FSLimits: vfs.Limits{OverlayBytes: 1 << 20},
+	})
+	if err == nil {
+		t.Fatal("an init writing 4 MiB into a 1 MiB overlay budget was pre-initialized")
+	}
+	t.Log(err)
 }

@@ -29,6 +29,11 @@ type Options struct {
 	KeepInitFunc bool
 	// Mounts are the filesystems the init sees.
 	Mounts []vfs.Mount
+	// FSLimits bound what the init may hold open and write through Mounts
+	// (open files; bytes written over read-only layers, shared by every
+	// copy-on-write overlay among them), as a run's do. The zero value sets
+	// no limit: a caller running an untrusted init sets the run's.
+	FSLimits vfs.Limits
 	// Env is the environment of the init, "KEY=value" entries in order.
 	Env []string
 	// Args are the arguments of the init, including the program name.

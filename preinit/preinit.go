@@ -16,7 +16,6 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 	"github.com/wrun-dev/wrun/internal/linearmem"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
-	"github.com/wrun-dev/wrun/vfs"
 )
 
 const pageSize = 65536
@@ -182,7 +181,7 @@ func checkInitTypes(compiled wazero.CompiledModule, initFunc string) error {
 func moduleConfig(opts Options) (wazero.ModuleConfig, error) {
 	cfg := wazero.NewModuleConfig().WithStartFunctions().WithName("preinit")
 	if len(opts.Mounts) > 0 {
-		fsc, err := vfs.FSConfig(opts.Mounts)
+		fsc, err := opts.FSLimits.FSConfig(opts.Mounts)
 		if err != nil {
 			return nil, err
 		}

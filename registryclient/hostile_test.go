@@ -235,3 +235,27 @@ func TestManyVersions(t *testing.T) {
 		t.Fatalf("range not found, %d bytes: %.600s", len(msg), msg)
 	}
 }
+
+// TestHostileAnnouncedDigestPrinted: a content-digest annotation is
+// registry text; the refusal quotes it by the one printing rule
+// (internal/printable): no control or bidi character reaches the
+// terminal, and a backslash in the data cannot pass for an escape.
+func TestHostileAnnouncedDigestPrinted(t *testing.T) {
+	s := registrytest.NewServer(t)
+	pub, _ := newClient(t, Options{Registry: s.Host})
+	publishDir(t, pub, appPackage(t, "example:app", "1.0.0"))
+	const want = "sha256:\x1b[2J\u202eevil\\x1b"
+	s.Rewrite(t, "example/app", "1.0.0", func(m *ocispec.Manifest) {
+		m.Annotations[AnnotationContentDigest] = want
+	})
+	c, _ := newClient(t, Options{})
+	_, err := c.Pull(context.Background(), s.Host+"/example/app:1.0.0")
+	if !errors.Is(err, ErrDigestMismatch) {
+		t.Fatalf("Pull = %v, want ErrDigestMismatch", err)
+	}
+	msg := err.Error()
+	if strings.ContainsAny(msg, "\x1b\u202e") || !strings.Contains(msg, `sha256:\x1b[2J\u202eevil\\x1b`) {
+		t.Fatalf("error does not escape the announced digest: %q", msg)
+	}
+	assertNothingCached(t, c, s.Host, "example/app")
+}

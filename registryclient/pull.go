@@ -19,6 +19,7 @@ import (
 	"oras.land/oras-go/v2/content"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/printable"
 )
 
 // An extracted package is one directory per manifest digest, and only its
@@ -204,7 +205,7 @@ func (c *Client) loadVerified(dir, indexPath, ref string, ann map[string]string)
 			return nil, fmt.Errorf("%w: %s: %w", ErrInvalidArtifact, ref, err)
 		}
 		if announced && want != p.Digest().String() {
-			return nil, fmt.Errorf("%w: %s: files have content digest %s, the artifact announces %s; refusing to run it", ErrDigestMismatch, ref, p.Digest(), sanitize(want))
+			return nil, fmt.Errorf("%w: %s: files have content digest %s, the artifact announces %s; refusing to run it", ErrDigestMismatch, ref, p.Digest(), printable.String(want))
 		}
 		bp = p
 		if b, err := json.Marshal(bp.Files()); err == nil {

@@ -184,12 +184,11 @@ func (o *runOptions) runConfig(g *globalOptions) (wrun.RunConfig, error) {
 		}
 		rc = rc.WithEnv(k, v)
 	}
-	if o.maxMemory != "" {
-		n, err := humanize.ParseBytes(o.maxMemory)
-		if err != nil || n < 64<<10 {
-			return rc, fmt.Errorf("--max-memory %q: want a size of at least 64KiB, like 256MiB", o.maxMemory)
-		}
-		rc = rc.WithMemoryLimitPages(uint32(min(n/(64<<10), 65536)))
+	switch n, err := parseMaxMemory(o.maxMemory); {
+	case err != nil:
+		return rc, err
+	case n > 0:
+		rc = rc.WithMemoryLimitPages(uint32(n / (64 << 10)))
 	}
 	switch {
 	case o.maxOpen < 0:
@@ -241,7 +240,7 @@ func (o *runOptions) runConfig(g *globalOptions) (wrun.RunConfig, error) {
 	case n == 0:
 		rc = rc.WithScratch(-1)
 	default:
-		rc = rc.WithScratch(int64(n))
+		rc = rc.WithScratch(int64(min(n, 1<<62))) // past int64, a size would turn negative: no /tmp
 	}
 	return rc, nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -58,7 +59,7 @@ func (o *options) memoryBench(w io.Writer) error {
 	fmt.Fprintln(tw, "runner\tguest memory\tpeak RSS\tRSS/guest\twall time\tvs wazero\t")
 	base := median(times[len(cmds)-1])
 	for j, c := range cmds {
-		r := medianF(rss[j])
+		r := median(rss[j])
 		t := median(times[j])
 		fmt.Fprintf(tw, "%s\t%d MiB\t%.0f MiB\t%.3f\t%s\t%.3fx\t\n", c.name, guest>>20, r*float64(guest)/(1<<20), r, ms(t), ratio(t, base))
 	}
@@ -85,14 +86,8 @@ func rusageOnce(c command) (string, uint64, time.Duration, error) {
 	return stdout.String(), uint64(ru.Maxrss) << 10, d, nil // Maxrss is in KiB on Linux
 }
 
-func median(ts []time.Duration) time.Duration {
-	ts = slices.Clone(ts)
-	slices.Sort(ts)
-	return ts[len(ts)/2]
-}
-
-func medianF(fs []float64) float64 {
-	fs = slices.Clone(fs)
-	slices.Sort(fs)
-	return fs[len(fs)/2]
+func median[T cmp.Ordered](vs []T) T {
+	vs = slices.Clone(vs)
+	slices.Sort(vs)
+	return vs[len(vs)/2]
 }

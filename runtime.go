@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -243,7 +244,7 @@ func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Progr
 		cm.Close(ctx)
 		return nil, err
 	}
-	p := &Program{name: name, rt: r, wasm: slices.Clone(wasm), def: cm, minPages: minPages(cm)}
+	p := &Program{name: name, rt: r, wasm: slices.Clone(wasm), def: cm, minPages: minPages(wasm, cm)}
 	p.closing, p.stop = context.WithCancel(r.closing)
 	p.cm[v].Store(&compiledModule{cm})
 	return p, nil
@@ -311,8 +312,20 @@ func (r *Runtime) checkImports(name string, cm wazero.CompiledModule) error {
 	return nil
 }
 
-// minPages is the initial size of the module's own memory, when exported.
-func minPages(cm wazero.CompiledModule) uint32 {
+// minPages is the initial size of the module's own memory, exported or
+// not (wazero shows only an exported one; an imported memory is refused by
+// checkImports). It reads the memory section of wasm, which compiled into
+// cm; should that fail, cm's exported memory is the answer.
+func minPages(wasm []byte, cm wazero.CompiledModule) uint32 {
+	if m, err := wasmbin.Parse(wasm); err == nil {
+		sec := m.Section(wasmbin.SectionMemory)
+		if sec == nil {
+			return 0
+		}
+		if mems, err := wasmbin.DecodeMemories(sec.Payload, sec.PayloadOffset); err == nil && len(mems) > 0 {
+			return uint32(min(mems[0].Min, math.MaxUint32))
+		}
+	}
 	for _, m := range cm.ExportedMemories() {
 		return m.Min()
 	}

@@ -466,6 +466,11 @@ func (st *state) readv(ctx context.Context, mem api.Memory, stack []uint64, off 
 	return st.transfer(ctx, mem, e, stack, off, res, false)
 }
 
+// maxTransfer bounds the bytes one read or write call moves, as Linux's
+// MAX_RW_COUNT does: iovecs may repeat a buffer, and their sum must fit
+// the u32 the guest is told.
+const maxTransfer = 0x7ffff000
+
 // transfer is the common part of fd_read, fd_pread, fd_write and
 // fd_pwrite: it checks the fd and its rights, then moves the iovecs one by
 // one (readOne or writeOne), stopping at the first short or failed
@@ -499,6 +504,12 @@ func (st *state) transfer(ctx context.Context, mem api.Memory, e *fdEntry, stack
 		}
 		if len(buf) == 0 {
 			continue
+		}
+		if rest := maxTransfer - total; uint64(len(buf)) > uint64(rest) {
+			if rest == 0 {
+				break
+			}
+			buf = buf[:rest]
 		}
 		var n int
 		var errno sys.Errno

@@ -76,7 +76,12 @@ func (c RunConfig) WithEnv(key, value string) RunConfig {
 	return c
 }
 
-// WithStdin sets the guest's standard input.
+// WithStdin sets the guest's standard input. A cancellable run that is
+// cancelled while its guest waits reading r returns at once, but the read
+// already under way finishes in the background: it may take one more chunk
+// (up to 64 KiB) of r after Run has returned, and discards it. Give a run a
+// reader of its own (an HTTP request's body) rather than one shared with
+// later work.
 func (c RunConfig) WithStdin(r io.Reader) RunConfig { c.stdin = r; return c }
 
 // WithStdout sets the guest's standard output.

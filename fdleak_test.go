@@ -9,6 +9,7 @@ import (
 	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/testenv"
+	"github.com/wrun-dev/wrun/registryclient"
 )
 
 func openFDs(t *testing.T) int {
@@ -85,5 +86,51 @@ func TestFailedLoadClosesFiles(t *testing.T) {
 		if after := openFDs(t); after > before {
 			t.Errorf("%s: 5 failed Loads left %d more files open", name, after-before)
 		}
+	}
+}
+
+// TestPrunedLayerClosed: a cached asset layer whose directory is removed
+// (wrun cache prune) while a Package still uses it is dropped from the
+// Runtime's load cache, and closed when that Package closes; it used to
+// stay open for the life of the Runtime.
+func TestPrunedLayerClosed(t *testing.T) {
+	ctx := context.Background()
+	home := filepath.Join(t.TempDir(), "state")
+	c, err := registryclient.New(registryclient.Options{Home: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, c, writePkg(t, "[package]\nname = \"test:assets\"\nversion = \"1.0.0\"\nkind = \"component\"\n[run]\nwasm = \"component.wasm\"\n[[assets]]\nfrom = \"data\"\nto = \"/data\"\n",
+		map[string][]byte{"component.wasm": testenv.GuestBytes(t, "c/hello"), "data/a.txt": []byte("a\n")}))
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache().WithHome(home))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	// A first Load fills the caches; what it leaves open is the baseline.
+	warm, err := rt.Load(ctx, "test:assets@1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm.Close(ctx)
+	before := openFDs(t)
+	first, err := rt.Load(ctx, "test:assets@1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The prune: the extracted package goes while first still holds it.
+	if err := os.RemoveAll(filepath.Join(home, "cache", "packages")); err != nil {
+		t.Fatal(err)
+	}
+	second, err := rt.Load(ctx, "test:assets@1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close(ctx)
+	second.Close(ctx)
+	// second's layer stays cached in place of the pruned one, which must
+	// be closed: no more files open than after the first Load.
+	if leaked := openFDs(t) - before; leaked > 0 {
+		t.Errorf("%d more files open after both Packages closed: the pruned layer was never closed", leaked)
 	}
 }

@@ -656,6 +656,7 @@ type cacheEntry struct {
 	live  func() bool // false: closed behind the cache's back
 	refs  int         // Packages using it
 	used  uint64      // loadCache.clock when last taken
+	gone  bool        // dropped from the cache while in use: closed by its last release
 }
 
 // loads returns r's load cache, made on first use. Closing the Runtime
@@ -752,10 +753,24 @@ func (c *loadCache) get(key any, make func() (*cacheEntry, error)) (any, func(),
 // caches e (when not nil) and takes that.
 func (c *loadCache) take(key any, e *cacheEntry) (any, func()) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	var dead *cacheEntry
+	defer func() {
+		c.mu.Unlock()
+		if dead != nil {
+			dead.close()
+		}
+	}()
 	cur := c.entries[key]
 	if cur != nil && !cur.live() {
-		delete(c.entries, key) // a program closed by hand through Package.Program
+		// A program closed by hand through Package.Program, or a layer
+		// whose directory a prune removed: drop it, and close it now when
+		// idle, else when its last user releases it.
+		delete(c.entries, key)
+		if cur.refs == 0 {
+			dead = cur
+		} else {
+			cur.gone = true
+		}
 		cur = nil
 	}
 	if cur == nil {
@@ -776,6 +791,13 @@ func (c *loadCache) take(key any, e *cacheEntry) (any, func()) {
 func (c *loadCache) release(key any, e *cacheEntry) {
 	c.mu.Lock()
 	e.refs--
+	if e.gone {
+		c.mu.Unlock()
+		if e.refs == 0 {
+			e.close()
+		}
+		return
+	}
 	bound := maxIdleLayers
 	if _, ok := key.(progKey); ok {
 		bound = maxIdlePrograms

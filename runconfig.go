@@ -31,6 +31,7 @@ type RunConfig struct {
 	maxOpen   int
 	overlay   int64
 	cancel    cancelMode
+	workdir   string
 }
 
 // cancelMode is a run's choice of RunConfig.WithCancellation.
@@ -58,6 +59,9 @@ const DefaultOverlayBytes = 64 << 20
 
 // NewRunConfig returns the default RunConfig.
 func NewRunConfig() RunConfig { return RunConfig{} }
+
+// WithWorkdir sets the guest's working directory, a guest path.
+func (c RunConfig) WithWorkdir(dir string) RunConfig { c.workdir = dir; return c }
 
 // WithArgs sets the guest's arguments after argv[0], the program name.
 func (c RunConfig) WithArgs(args ...string) RunConfig {

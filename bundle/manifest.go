@@ -32,6 +32,7 @@ type Manifest struct {
 	Mounts       []Mount               `toml:"mounts" json:"mounts,omitempty"`
 	Preinit      *Preinit              `toml:"preinit" json:"preinit,omitempty"`
 	Test         *Test                 `toml:"test" json:"test,omitempty"`
+	HTTP         *HTTP                 `toml:"http" json:"http,omitempty"`
 }
 
 // PackageInfo is [package].
@@ -228,6 +229,9 @@ func (m *Manifest) validate() error {
 		if err := step(guest); err != nil {
 			return err
 		}
+	}
+	if err := m.validateHTTP(); err != nil {
+		return err
 	}
 	if t := m.Test; t != nil {
 		if err := checkArgs("test.args", t.Args); err != nil {

@@ -31,11 +31,13 @@ trap 'rm -rf "$scratch"' EXIT
 cachedir="$scratch/wzc"
 
 # py LIBDIR ARGS... runs python.wasm with LIBDIR mounted read-only at
-# /usr/local/lib and $scratch mounted at /work.
+# /usr/local/lib, the package's zoneinfo/ (if any) at /usr/share/zoneinfo and
+# $scratch mounted at /work.
 py() {
-	local lib="$1"
+	local lib="$1" tz=()
 	shift
-	"$wazero" run -cachedir="$cachedir" -mount="$lib:/usr/local/lib:ro" -mount="$scratch/work:/work" \
+	[[ -d "$pkg/zoneinfo" ]] && tz=(-mount="$pkg/zoneinfo:/usr/share/zoneinfo:ro")
+	"$wazero" run -cachedir="$cachedir" -mount="$lib:/usr/local/lib:ro" "${tz[@]}" -mount="$scratch/work:/work" \
 		-env=PYTHONHOME=/usr/local "$pkg/module.wasm" "$@"
 }
 

@@ -5,7 +5,7 @@
 # Usage: preinit/build.sh MAIN_DIR WORK_DIR PY_SRCDIR OUT_DIR
 #
 #   MAIN_DIR   the finished python:cpython package (cpython-<hash>/)
-#   WORK_DIR   its kept build tree (work-cpython-<hash>/)
+#   WORK_DIR   the compile's build tree (cpython-compile-<chash>/)
 #   PY_SRCDIR  the CPython source directory's name in WORK_DIR
 #   OUT_DIR    the variant's directory (cpython-<hash>-preinit/)
 #
@@ -13,7 +13,7 @@
 # build links python.wasm (the Makefile's python rule with main.o in place of
 # Programs/python.o: same libpython objects, LIBS, MODLIBS, SYSLIBS and
 # LINKFORSHARED), by a makefile that includes the build's Makefile. The
-# variant shares lib/ with MAIN_DIR through hard links and differs in its
+# variant shares lib/ and zoneinfo/ with MAIN_DIR through hard links and differs in its
 # wrun.toml (name python:cpython-preinit, wasm module-preinit.wasm,
 # [preinit] init = "wizer.initialize"). OUT_DIR.complete holds a stamp over
 # MAIN_DIR's completion marker and this directory's files; a matching stamp
@@ -84,7 +84,11 @@ rm -rf "$tmp" "$marker"
 mkdir -p "$tmp"
 llvm-strip --strip-debug -o "$tmp/module-preinit.wasm" "$obj/module-preinit.wasm" >>"$log" 2>&1 ||
 	die "llvm-strip failed; full log: $log"
-cp -al "$main/lib" "$tmp/lib" 2>>"$log" || cp -a "$main/lib" "$tmp/lib"
+# Every directory of the main package (lib/, zoneinfo/) as hard links.
+for d in "$main"/*/; do
+	d="${d%/}"
+	cp -al "$d" "$tmp/${d##*/}" 2>>"$log" || cp -a "$d" "$tmp/${d##*/}"
+done
 # The main manifest with the variant's name, wasm and [preinit].
 sed -e 's/^name = "python:cpython"$/name = "python:cpython-preinit"/' \
 	-e 's/^wasm = "module.wasm"$/wasm = "module-preinit.wasm"/' \

@@ -43,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <wasi/libc-environ.h>
 
@@ -77,6 +78,7 @@ static const char refresh_src[] =
 	"    if pp:\n"
 	"        paths += [p for p in pp.split(os.pathsep) if p]\n"
 	"    sys.path[0:0] = paths\n"
+	"    sys.pycache_prefix = os.environ.get('PYTHONPYCACHEPREFIX') or None\n"
 	"    if dont_write_bytecode or os.environ.get('PYTHONDONTWRITEBYTECODE'):\n"
 	"        sys.dont_write_bytecode = True\n"
 	"    importlib.invalidate_caches()\n"
@@ -230,6 +232,18 @@ static PyObject *environ_bytes(void) {
 	return d;
 }
 
+// chdir_pwd changes to $PWD when it is an absolute path naming a directory:
+// WASI preview 1 has no working directory, and wrun conveys one as PWD (the
+// plain python:cpython does the same in Programs/python.c, see
+// patches/0002-start-in-pwd.patch).
+static void chdir_pwd(void) {
+	const char *pwd = getenv("PWD");
+	struct stat st;
+	if (pwd && pwd[0] == '/' && stat(pwd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		(void)chdir(pwd);
+	}
+}
+
 // abspath returns path made absolute against the working directory (no
 // symlink resolution, like CPython's _Py_abspath), malloc'ed.
 static char *abspath(const char *path) {
@@ -365,6 +379,9 @@ int main(int argc, char **argv) {
 		init_interpreter();
 		__wasilibc_ensure_environ();
 	}
+	// The init ran before the run's working directory was known: start in
+	// it now, before sys.path[0] and the script's path are computed.
+	chdir_pwd();
 
 	char *path0 = NULL, *main_file = NULL;
 	if (script && strcmp(script, "-") != 0) {

@@ -3,6 +3,8 @@ package wrun
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero/experimental/sys"
 	"github.com/tetratelabs/wazero/experimental/sysfs"
@@ -33,6 +36,19 @@ import (
 // every run shares. Each run sees the layers through its own copy-on-write
 // overlay, so runs never see each other's writes and the packages on disk
 // never change.
+//
+// Packages mounted at one guest directory — several dependencies with the
+// same to, or a library mounted inside the runtime's own directory (at
+// /usr/local/lib/python3.11/site-packages, inside the runtime's
+// /usr/local/lib) — are stacked as one read-only union with what the
+// enclosing mount has there: directories are shared, but a file may come
+// from one package only. Two packages providing the same file fail Load
+// with a *FileConflictError naming both and the file. A package reached
+// twice (a diamond) is mounted once.
+//
+// A Python app loaded from a directory gets a bytecode cache that
+// outlives its runs, under the cache directory's pycache/ (see PycacheGuest).
+// Removing it, or any part of it, loses only compiled bytecode.
 //
 // Its shape is the one bundle.Package and registryclient.Package have:
 // Name, Version and Digest methods, and the Manifest field.
@@ -57,7 +73,11 @@ type Package struct {
 	env      map[string]string
 	closers  []func() error
 	testArgs []string
-	testEnv  map[string]string
+	testEnv  map[string]string // the whole environment of a test run
+	cwd      string            // [run] cwd
+	testCwd  string            // [test] cwd
+	pycache  sys.FS            // the bytecode cache's host directory, or nil
+	pycViews []vfs.Mount       // the packages' own .pyc files, inside it
 }
 
 // Name returns the name of the package that was asked for, namespace:name.
@@ -238,6 +258,7 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 		return nil, err
 	}
 	p.setArgsEnv(exe)
+	r.openPycache(p, res)
 
 	if !preinitPending {
 		c := wait()
@@ -333,14 +354,23 @@ func (r *Runtime) startCompile(ctx context.Context, exe *registryclient.Package)
 
 // mountLayers sets p.layers: the runtime's own assets and the root's at
 // their absolute paths, then every dependency's under the path its
-// dependent gives. It returns, by guest path, what its layers hold (package
-// digest and directory), for the pre-initialization cache key.
+// dependent gives. Layers at one guest path, and a layer mounted inside
+// another's directory, stack as one union (see stackLayers); two packages
+// providing the same file there fail the load. It returns, by guest path,
+// what its layers hold (package digest and directory), for the
+// pre-initialization cache key.
 func (r *Runtime) mountLayers(p *Package, res *registryclient.Resolved, exe *registryclient.Package) (map[string][]string, error) {
 	root := res.Root
-	var layers []vfs.Mount
+	var layers []pkgLayer
 	origins := map[string][]string{}
 	add := func(pkg *registryclient.Package, base string) error {
 		for _, a := range pkg.Manifest.Assets {
+			guest := path.Join("/", base, a.To)
+			if slices.ContainsFunc(layers, func(l pkgLayer) bool {
+				return l.pkg.Digest() == pkg.Digest() && l.from == a.From && l.guest == guest
+			}) {
+				continue // the same package reached twice (a diamond)
+			}
 			l, closer, err := r.assetLayer(pkg, a.From)
 			if err != nil {
 				return err
@@ -348,8 +378,7 @@ func (r *Runtime) mountLayers(p *Package, res *registryclient.Resolved, exe *reg
 			if closer != nil {
 				p.closers = append(p.closers, closer)
 			}
-			guest := path.Join("/", base, a.To)
-			layers = append(layers, vfs.Mount{Guest: guest, FS: l})
+			layers = append(layers, pkgLayer{pkg: pkg, from: a.From, guest: guest, fs: l})
 			origins[guest] = append(origins[guest], pkg.Digest().String()+" "+a.From)
 		}
 		return nil
@@ -377,23 +406,162 @@ func (r *Runtime) mountLayers(p *Package, res *registryclient.Resolved, exe *reg
 			}
 		}
 	}
-	p.layers = unionByPath(layers)
+	if err := checkOverlaps(layers); err != nil {
+		return nil, err
+	}
+	p.layers = stackLayers(layers, origins)
 	return origins, nil
 }
 
-// setArgsEnv sets p's arguments and environment: the runtime's [run] args
-// and env, then the root's on top, and the root's [test] ones.
+// pkgLayer is one [[assets]] directory of a resolved package, mounted at
+// guest.
+type pkgLayer struct {
+	pkg   *registryclient.Package
+	from  string // the package directory
+	guest string
+	fs    sys.FS
+}
+
+// FileConflictError is a load that stacks two packages providing the same
+// file at one guest path (see Package for the union rule).
+type FileConflictError struct {
+	Path     string    // the guest path of the file
+	Packages [2]string // the two packages, name@version
+}
+
+func (e *FileConflictError) Error() string {
+	return fmt.Sprintf("%s and %s both provide %s: packages mounted at one guest directory are stacked as a union, and a file may come from one package only; drop one of them or mount it elsewhere (its dependency's to)",
+		e.Packages[0], e.Packages[1], e.Path)
+}
+
+// under reports whether guest path p is dir or beneath it.
+func under(p, dir string) bool {
+	return p == dir || dir == "/" || strings.HasPrefix(p, dir+"/")
+}
+
+// checkOverlaps fails with a *FileConflictError when two layers provide a
+// file at the same guest path. Only the regions where layers overlap (a
+// guest path where a layer is mounted at or inside another's) are looked
+// at, in each package's verified file index: no directory is walked.
+// Directories may be shared, files not.
+func checkOverlaps(layers []pkgLayer) error {
+	var regions []string
+	for i, a := range layers {
+		for j, b := range layers {
+			if i != j && under(b.guest, a.guest) && !slices.Contains(regions, b.guest) {
+				regions = append(regions, b.guest)
+			}
+		}
+	}
+	// Keep the outermost regions: one nested in another is checked with it.
+	slices.Sort(regions)
+	regions = slices.CompactFunc(regions, func(a, b string) bool { return under(b, a) })
+	for _, region := range regions {
+		owner := map[string]*pkgLayer{}
+		for i := range layers {
+			l := &layers[i]
+			var prefix string // the files of l under region, by package path
+			switch {
+			case under(l.guest, region):
+				prefix = l.from + "/"
+			case under(region, l.guest):
+				prefix = path.Join(l.from, strings.TrimPrefix(region, l.guest)) + "/"
+			default:
+				continue
+			}
+			files := l.pkg.Files()
+			k, _ := slices.BinarySearchFunc(files, prefix, func(e bundle.Entry, p string) int { return strings.Compare(e.Path, p) })
+			for ; k < len(files) && strings.HasPrefix(files[k].Path, prefix); k++ {
+				guest := path.Join(l.guest, strings.TrimPrefix(files[k].Path, l.from+"/"))
+				if o, ok := owner[guest]; ok && o.pkg != l.pkg {
+					return &FileConflictError{Path: guest, Packages: [2]string{o.pkg.Label(), l.pkg.Label()}}
+				}
+				owner[guest] = l
+			}
+		}
+	}
+	return nil
+}
+
+// stackLayers turns layers into mounts, one per guest path: the layers at
+// one path as a union (later ones winning, though checkOverlaps leaves
+// them no file to win), over what the nearest enclosing mount has at that
+// path, so that a library mounted in the runtime's site-packages adds to
+// it rather than hiding it. origins gets the enclosing mount's origins.
+func stackLayers(layers []pkgLayer, origins map[string][]string) []vfs.Mount {
+	var out []vfs.Mount
+	for _, l := range layers {
+		i := slices.IndexFunc(out, func(m vfs.Mount) bool { return m.Guest == l.guest })
+		if i < 0 {
+			out = append(out, vfs.Mount{Guest: l.guest, FS: l.fs})
+			continue
+		}
+		out[i].FS = vfs.NewUnion(out[i].FS, l.fs)
+	}
+	// Outer mounts first, so that each one's enclosing mount is complete.
+	order := slices.Clone(out)
+	slices.SortStableFunc(order, func(a, b vfs.Mount) int {
+		return cmp.Compare(strings.Count(a.Guest, "/"), strings.Count(b.Guest, "/"))
+	})
+	done := map[string]sys.FS{}
+	for _, m := range order {
+		fsys := m.FS
+		var parent string
+		for g := range done {
+			if g != m.Guest && under(m.Guest, g) && len(g) > len(parent) {
+				parent = g
+			}
+		}
+		if parent != "" {
+			rel := strings.TrimPrefix(strings.TrimPrefix(m.Guest, parent), "/")
+			if sub, err := vfs.Sub(done[parent], rel); err == nil {
+				fsys = vfs.NewUnion(sub, fsys)
+				for _, o := range origins[parent] {
+					origins[m.Guest] = append(origins[m.Guest], o+" "+rel)
+				}
+			}
+		}
+		done[m.Guest] = fsys
+	}
+	for i := range out {
+		out[i].FS = done[out[i].Guest]
+	}
+	return out
+}
+
+// setArgsEnv sets p's arguments, environment and working directory: the
+// runtime's [run] args and env, then the root's on top, and the root's
+// [test] ones. Each env value's ${NAME} expands, once, here, against the
+// environment below it (bundle.ExpandEnv): the runtime's against nothing,
+// the root's [run] env against the runtime's, [test] env against the
+// result.
 func (p *Package) setArgsEnv(exe *registryclient.Package) {
 	m := p.Manifest
 	if exe != p.Resolved.Root {
 		p.args = slices.Clone(exe.Manifest.Run.Args)
-		maps.Copy(p.env, exe.Manifest.Run.Env)
+		p.env = expandEnv(nil, exe.Manifest.Run.Env)
 	}
 	p.args = append(p.args, m.Run.Args...)
-	maps.Copy(p.env, m.Run.Env)
+	p.env = expandEnv(p.env, m.Run.Env)
+	p.cwd = m.Run.Cwd
 	if m.Test != nil {
-		p.testArgs, p.testEnv = m.Test.Args, m.Test.Env
+		p.testArgs = m.Test.Args
+		p.testEnv = expandEnv(p.env, m.Test.Env)
+		p.testCwd = m.Test.Cwd
 	}
+}
+
+// expandEnv returns base with env laid over it, env's values expanded
+// against base.
+func expandEnv(base, env map[string]string) map[string]string {
+	out := maps.Clone(base)
+	if out == nil {
+		out = map[string]string{}
+	}
+	for k, v := range env {
+		out[k] = bundle.ExpandEnv(v, base)
+	}
+	return out
 }
 
 // preinit pre-initializes a package that declares [preinit] but still
@@ -480,20 +648,6 @@ func assetLayer(pkg *registryclient.Package, from string) (sys.FS, func() error,
 	return &sysfs.AdaptFS{FS: sub}, nil, nil
 }
 
-// unionByPath stacks layers that share a guest path, later ones winning.
-func unionByPath(layers []vfs.Mount) []vfs.Mount {
-	var out []vfs.Mount
-	for _, l := range layers {
-		i := slices.IndexFunc(out, func(m vfs.Mount) bool { return m.Guest == l.Guest })
-		if i < 0 {
-			out = append(out, l)
-			continue
-		}
-		out[i].FS = vfs.NewUnion(out[i].FS, l.FS)
-	}
-	return out
-}
-
 // Run runs the package: its [run] args before cfg's, its [run] env under
 // cfg's, its assets at their guest paths (each behind a fresh copy-on-write
 // overlay) and cfg's mounts, which win at the same guest path. A required
@@ -505,17 +659,22 @@ func (p *Package) Run(ctx context.Context, cfg RunConfig) error {
 	if err := p.CheckMounts(cfg); err != nil {
 		return err
 	}
-	return p.prog.Run(ctx, p.runConfig(cfg, p.args, p.env))
+	return p.prog.Run(ctx, p.runConfig(cfg, p.args, p.env, p.cwd))
 }
 
 // Test runs the package's tests in the same sandbox as Run: [test] args
-// instead of [run] args (default for a Python app: unittest discovery in
-// its first asset directory), with [test] env added.
+// instead of [run] args, with [test] env added, in [test] cwd (else [run]
+// cwd). A Python app without [test] args runs pytest when it depends on
+// it (its resolved packages include pypi:pytest): "python -m pytest DIR"
+// with DIR, its first asset directory, as the working directory;
+// otherwise unittest discovery in DIR ("python -m unittest discover -s
+// DIR"). cfg's args follow either.
 func (p *Package) Test(ctx context.Context, cfg RunConfig) error {
 	if err := p.checkOpen(); err != nil {
 		return err
 	}
 	args := p.testArgs
+	cwd := orDefault(p.testCwd, p.cwd)
 	if args == nil {
 		if !strings.HasPrefix(p.runtime, "python:") {
 			return fmt.Errorf("%s has no [test] table: add one to wrun.toml, e.g. [test] args = [\"--test\"]", p.name)
@@ -524,18 +683,29 @@ func (p *Package) Test(ctx context.Context, cfg RunConfig) error {
 		if len(p.Manifest.Assets) > 0 {
 			dir = p.Manifest.Assets[0].To
 		}
-		args = []string{"-m", "unittest", "discover", "-s", dir}
+		if p.Resolved.Package(PytestPackage) != nil {
+			args = []string{"-m", "pytest", dir}
+			cwd = orDefault(cwd, dir)
+		} else {
+			args = []string{"-m", "unittest", "discover", "-s", dir}
+		}
 	}
-	env := maps.Clone(p.env)
-	maps.Copy(env, p.testEnv)
+	env := p.env
+	if p.testEnv != nil {
+		env = p.testEnv
+	}
 	if p.runtime == "" {
 		args = append(slices.Clone(p.args), args...)
 	}
 	if err := p.CheckMounts(cfg); err != nil {
 		return err
 	}
-	return p.prog.Run(ctx, p.runConfig(cfg, args, env))
+	return p.prog.Run(ctx, p.runConfig(cfg, args, env, cwd))
 }
+
+// PytestPackage is the package whose presence among an app's resolved
+// packages makes Package.Test run pytest.
+const PytestPackage = "pypi:pytest"
 
 // checkOpen fails with ErrClosed once the Package is closed.
 func (p *Package) checkOpen() error {
@@ -552,9 +722,12 @@ func (p *Package) CheckMounts(cfg RunConfig) error {
 	})
 }
 
-func (p *Package) runConfig(cfg RunConfig, args []string, env map[string]string) RunConfig {
+func (p *Package) runConfig(cfg RunConfig, args []string, env map[string]string, cwd string) RunConfig {
 	if cfg.scratch == 0 {
 		cfg.scratch = DefaultScratchBytes
+	}
+	if cfg.workdir == "" {
+		cfg.workdir = cwd
 	}
 	cfg.args = append(slices.Clone(args), cfg.args...)
 	merged := maps.Clone(env)
@@ -566,8 +739,185 @@ func (p *Package) runConfig(cfg RunConfig, args []string, env map[string]string)
 			mounts = append(mounts, vfs.Mount{Guest: l.Guest, FS: vfs.NewCopyOnWriteFS(l.FS)})
 		}
 	}
+	if p.pycache != nil && !slices.ContainsFunc(cfg.mounts, func(m vfs.Mount) bool { return m.Guest == PycacheGuest }) {
+		mounts = append(mounts, vfs.Mount{Guest: PycacheGuest, FS: p.pycache})
+		mounts = append(mounts, p.pycViews...)
+		if _, ok := merged["PYTHONPYCACHEPREFIX"]; !ok {
+			merged["PYTHONPYCACHEPREFIX"] = PycacheGuest
+		}
+	}
 	cfg.mounts = append(mounts, cfg.mounts...)
 	return cfg
+}
+
+// PycacheGuest is the guest path of the bytecode cache of a Python app run
+// from a directory (see Package).
+const PycacheGuest = "/var/cache/pycache"
+
+// MaxPycacheBytes bounds one app's bytecode cache on the host: the bytes
+// its runs may add to it between two Loads (the guest's writes past it
+// fail with ENOSPC, which CPython ignores: it only stops caching). A Load
+// that finds the cache over half of it empties it.
+const MaxPycacheBytes = 256 << 20
+
+// openPycache gives p, a Python app loaded from a directory (not a
+// registry or bundle), a writable bytecode cache: a host directory under
+// wrun's cache directory, keyed by the app's absolute directory and the
+// digests of its runtime and dependencies (not of the app itself: its own
+// sources change all the time, and CPython's timestamp-based .pyc files
+// notice that), mounted at PycacheGuest with PYTHONPYCACHEPREFIX pointing
+// there, so that CPython's .pyc files and pytest's rewritten test modules
+// outlive the run's overlay. The user's directory never receives a file.
+// An app keeps one cache: a new key removes its caches of other ones. The
+// cache is an optimization: when it cannot be made, the app runs without.
+func (r *Runtime) openPycache(p *Package, res *registryclient.Resolved) {
+	root := res.Root
+	dir, ok := root.Dir()
+	if !ok || root.Descriptor.Digest != "" || !strings.HasPrefix(p.runtime, "python:") {
+		return
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return
+	}
+	dirs, err := r.home()
+	if err != nil {
+		return
+	}
+	app := sha256.Sum256([]byte(abs))
+	h := sha256.New()
+	for _, d := range res.Deps {
+		fmt.Fprintf(h, "%s %s\n", d.Name(), d.Digest())
+	}
+	prefix := hex.EncodeToString(app[:8]) + "-"
+	key := prefix + hex.EncodeToString(h.Sum(nil)[:8])
+	base := dirs.Pycache()
+	if ents, err := os.ReadDir(base); err == nil {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), prefix) && e.Name() != key && e.Name() != key+".sources" {
+				os.RemoveAll(filepath.Join(base, e.Name()))
+			}
+		}
+	}
+	cache := filepath.Join(base, key)
+	if err := os.MkdirAll(cache, 0o755); err != nil {
+		return
+	}
+	used := dirBytes(cache)
+	if used > MaxPycacheBytes/2 {
+		os.RemoveAll(cache)
+		if err := os.MkdirAll(cache, 0o755); err != nil {
+			return
+		}
+		used = 0
+	}
+	if !forgetChanged(cache, root) {
+		return
+	}
+	now := time.Now()
+	os.Chtimes(cache, now, now) // last used: what a prune by age looks at
+	layer, err := vfs.Host(cache, false)
+	if err != nil {
+		return
+	}
+	if c, ok := layer.(io.Closer); ok {
+		p.closers = append(p.closers, c.Close)
+	}
+	p.pycache = vfs.WithQuota(layer, vfs.NewQuota(MaxPycacheBytes, used))
+
+	// With a prefix, CPython looks for every module's bytecode under it,
+	// the standard library's and the libraries' too: show the .pyc files
+	// their packages ship (unchecked-hash, always valid) where it looks,
+	// read-only, rather than compiling them again into each app's cache.
+	var own []string
+	for _, a := range root.Manifest.Assets {
+		own = append(own, path.Join("/", a.To))
+	}
+	for _, l := range p.layers {
+		if slices.Contains(own, l.Guest) {
+			continue
+		}
+		if v, ok := vfs.Lift(l.FS, "__pycache__"); ok {
+			p.pycViews = append(p.pycViews, vfs.Mount{Guest: path.Join(PycacheGuest, l.Guest), FS: v})
+		}
+	}
+}
+
+// forgetChanged removes from the bytecode cache dir what was compiled from
+// an app source that changed since the last Load: CPython's timestamp
+// .pyc files record a source's mtime in whole seconds and its size, so an
+// edit within the second that keeps the size would go unnoticed. The
+// sources' digests come from the package's file index (computed by the
+// Load anyway) and are kept in dir + ".sources", which the guest does not
+// see. A cache without that record is emptied. It reports whether the
+// cache is usable.
+func forgetChanged(dir string, root *registryclient.Package) bool {
+	record := dir + ".sources"
+	old := map[string]string{}
+	b, err := os.ReadFile(record)
+	if err != nil {
+		if err := os.RemoveAll(dir); err != nil {
+			return false
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return false
+		}
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if sum, guest, ok := strings.Cut(line, " "); ok {
+			old[guest] = sum
+		}
+	}
+	var now strings.Builder
+	for _, e := range root.Files() {
+		for _, a := range root.Manifest.Assets {
+			rel, ok := strings.CutPrefix(e.Path, a.From+"/")
+			if !ok || !strings.HasSuffix(rel, ".py") {
+				continue
+			}
+			guest := path.Join("/", a.To, rel)
+			fmt.Fprintf(&now, "%s %s\n", e.Sum, guest)
+			if prev, ok := old[guest]; ok && prev != e.Sum.String() {
+				forgetSource(dir, guest)
+			}
+		}
+	}
+	tmp := record + ".tmp"
+	if err := os.WriteFile(tmp, []byte(now.String()), 0o644); err != nil {
+		return false
+	}
+	return os.Rename(tmp, record) == nil
+}
+
+// forgetSource removes the bytecode cached for the guest source file
+// guest: CPython's STEM.cpython-311.pyc and pytest's
+// STEM.cpython-311-pytest-VERSION.pyc in the directory mirroring its own.
+func forgetSource(dir, guest string) {
+	d := filepath.Join(dir, filepath.FromSlash(path.Dir(guest)))
+	stem := strings.TrimSuffix(path.Base(guest), ".py") + "."
+	ents, _ := os.ReadDir(d)
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), stem) && strings.HasSuffix(e.Name(), ".pyc") {
+			os.Remove(filepath.Join(d, e.Name()))
+		}
+	}
+}
+
+// dirBytes is what the files under dir hold, counted as vfs.WithQuota
+// counts them.
+func dirBytes(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		n += 4096
+		if fi, err := d.Info(); err == nil && d.Type().IsRegular() {
+			n += fi.Size()
+		}
+		return nil
+	})
+	return n
 }
 
 func envList(env map[string]string) []string {

@@ -5,14 +5,17 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
+	expsys "github.com/tetratelabs/wazero/experimental/sys"
 	"github.com/tetratelabs/wazero/sys"
 	"github.com/wrun-dev/wrun/vfs"
 	"github.com/wrun-dev/wrun/wasi"
@@ -145,6 +148,9 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 	if err != nil {
 		return err
 	}
+	if err := checkWorkdir(cfg.workdir); err != nil {
+		return fmt.Errorf("%s: %w", p.name, err)
+	}
 	mounts, err := cfg.runMounts()
 	if err != nil {
 		return fmt.Errorf("%s: %w", p.name, err)
@@ -168,6 +174,9 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 		if err != nil {
 			return err
 		}
+		if err := workdirExists(root, cfg.workdir); err != nil {
+			return fmt.Errorf("%s: %w", p.name, err)
+		}
 		wc.FS = root
 		for _, m := range mounts {
 			wc.Preopens = append(wc.Preopens, m.Guest)
@@ -176,8 +185,19 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 			wc.Preopens = append(wc.Preopens, "/")
 		}
 	}
-	for _, k := range sortedKeys(cfg.env) {
-		mc = mc.WithEnv(k, cfg.env[k])
+	if len(mounts) == 0 && cfg.workdir != "" && cfg.workdir != "/" {
+		return fmt.Errorf("%s: %w", p.name, workdirMissing(cfg.workdir, "the run has no filesystem"))
+	}
+	env := cfg.env
+	if cfg.workdir != "" {
+		env = maps.Clone(env)
+		if env == nil {
+			env = map[string]string{}
+		}
+		env["PWD"] = cfg.workdir
+	}
+	for _, k := range sortedKeys(env) {
+		mc = mc.WithEnv(k, env[k])
 	}
 	if cfg.walltime != nil {
 		mc = mc.WithWalltime(cfg.walltime, sys.ClockResolution(1))
@@ -253,6 +273,36 @@ func (p *Program) result(ctx context.Context, err error) error {
 		return fmt.Errorf("%s stopped: %w", p.name, ctx.Err())
 	}
 	return asTrap(p.name, err)
+}
+
+// checkWorkdir checks a working directory given to WithWorkdir: "" (none)
+// or a clean absolute guest path.
+func checkWorkdir(dir string) error {
+	if dir == "" || (strings.HasPrefix(dir, "/") && path.Clean(dir) == dir && !strings.ContainsRune(dir, 0)) {
+		return nil
+	}
+	return fmt.Errorf("working directory %q is not a clean absolute guest path (e.g. \"/app\")", dir)
+}
+
+// workdirExists checks that the working directory dir ("" for none) is a
+// directory of the run's filesystem root.
+func workdirExists(root expsys.FS, dir string) error {
+	if dir == "" || dir == "/" {
+		return nil
+	}
+	st, errno := root.Stat(dir)
+	switch {
+	case errno != 0:
+		return workdirMissing(dir, "it does not exist in the run's filesystem")
+	case !st.Mode.IsDir():
+		return workdirMissing(dir, "it is not a directory in the run's filesystem")
+	}
+	return nil
+}
+
+func workdirMissing(dir, why string) error {
+	return fmt.Errorf("%w: working directory %s: %s; mount a directory there (--mount HOST_DIR:%s, an [[assets]] entry or RunConfig.WithMount) or choose another (--workdir, [run] cwd)",
+		ErrNoWorkdir, dir, why, dir)
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -1,6 +1,7 @@
 package wrun
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -60,8 +61,22 @@ const DefaultOverlayBytes = 64 << 20
 // NewRunConfig returns the default RunConfig.
 func NewRunConfig() RunConfig { return RunConfig{} }
 
-// WithWorkdir sets the guest's working directory, a guest path.
+// WithWorkdir sets the guest's working directory, a clean absolute guest
+// path, conveyed as the PWD environment variable (over any PWD the
+// environment has): Go's wasip1 runtime starts in $PWD, and wrun's Python
+// runtime changes to it at start-up. A wasi-libc C program starts in "/"
+// whatever PWD says (WASI preview 1 has no working directory). The run
+// fails before the guest starts, with an error wrapping ErrNoWorkdir, when
+// dir is not a directory of the run's filesystem. "" (the default) sets
+// none: for a package, its [run] cwd (or [test] cwd, for Package.Test);
+// without any, PWD is left as the environment has it, and a Go guest
+// starts in its first preopened directory. For a package, dir wins over
+// the manifest's [run] cwd and [test] cwd.
 func (c RunConfig) WithWorkdir(dir string) RunConfig { c.workdir = dir; return c }
+
+// ErrNoWorkdir is wrapped by a run whose working directory (WithWorkdir,
+// [run] cwd) is not a directory of the run's filesystem.
+var ErrNoWorkdir = errors.New("no such working directory")
 
 // WithArgs sets the guest's arguments after argv[0], the program name.
 func (c RunConfig) WithArgs(args ...string) RunConfig {

@@ -49,10 +49,15 @@ type PackageInfo struct {
 
 // Run is [run].
 type Run struct {
-	Wasm    string            `toml:"wasm" json:"wasm,omitempty"`
-	Runtime string            `toml:"runtime" json:"runtime,omitempty"`
-	Args    []string          `toml:"args" json:"args,omitempty"`
-	Env     map[string]string `toml:"env" json:"env,omitempty"`
+	Wasm    string   `toml:"wasm" json:"wasm,omitempty"`
+	Runtime string   `toml:"runtime" json:"runtime,omitempty"`
+	Args    []string `toml:"args" json:"args,omitempty"`
+	// Env is the guest's environment; a value may use ${NAME} (see
+	// ExpandEnv).
+	Env map[string]string `toml:"env" json:"env,omitempty"`
+	// Cwd is the guest's working directory, a clean absolute guest path,
+	// conveyed as PWD; "" sets none.
+	Cwd string `toml:"cwd" json:"cwd,omitempty"`
 }
 
 // Asset is one [[assets]] entry: a package directory mounted read-only.
@@ -87,6 +92,8 @@ type Preinit struct {
 type Test struct {
 	Args []string          `toml:"args" json:"args,omitempty"`
 	Env  map[string]string `toml:"env" json:"env,omitempty"`
+	// Cwd is the tests' working directory, over [run] cwd.
+	Cwd string `toml:"cwd" json:"cwd,omitempty"`
 }
 
 // ManifestError is a manifest that does not parse or validate. It wraps
@@ -118,12 +125,12 @@ func (e *ManifestError) Unwrap() error { return ErrInvalidManifest }
 var allowedKeys = map[string][]string{
 	"":             {"package", "run", "assets", "dependencies", "mounts", "preinit", "test"},
 	"package":      {"name", "version", "kind", "description", "authors", "license", "homepage", "source"},
-	"run":          {"wasm", "runtime", "args", "env"},
+	"run":          {"wasm", "runtime", "args", "env", "cwd"},
 	"assets":       {"from", "to"},
 	"dependencies": {"version", "to"},
 	"mounts":       {"to", "access", "required"},
 	"preinit":      {"init", "mounts"},
-	"test":         {"args", "env"},
+	"test":         {"args", "env", "cwd"},
 }
 
 // MaxManifestSize bounds wrun.toml.
@@ -240,6 +247,9 @@ func (m *Manifest) validate() error {
 		if err := checkEnv("test.env", t.Env); err != nil {
 			return err
 		}
+		if err := checkCwd("test.cwd", t.Cwd); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -322,7 +332,21 @@ func (m *Manifest) validateRun() error {
 	if err := checkArgs("run.args", r.Args); err != nil {
 		return err
 	}
+	if err := checkCwd("run.cwd", r.Cwd); err != nil {
+		return err
+	}
 	return checkEnv("run.env", r.Env)
+}
+
+// checkCwd checks a working directory: "" or a clean absolute guest path.
+func checkCwd(key, dir string) error {
+	if dir == "" || dir == "/" {
+		return nil
+	}
+	if err := checkGuestPath(dir); err != nil {
+		return badKey(key, "%v; the working directory is a guest path, where an [[assets]] entry, a dependency or a mount is", err)
+	}
+	return nil
 }
 
 // validateAssets checks [[assets]] and claims their guest paths.
@@ -369,6 +393,12 @@ func (m *Manifest) validateDependencies(guest guestPaths) error {
 		}
 		if _, err := semver.NewConstraint(d.Version); err != nil {
 			return badKey(key+".version", "%q is not a version range (e.g. \"1.2.3\", \"^1.2\", \"~1.2.3\", \">=1.0, <2\"): %v", d.Version, err)
+		}
+		if prev, ok := guest[d.To]; ok && strings.HasPrefix(prev, "dependencies.") {
+			// Dependencies may share a guest directory: they are stacked
+			// as one union there (two providing the same file is an error
+			// when the package is loaded).
+			continue
 		}
 		if err := guest.claim(key+".to", d.To); err != nil {
 			return err
@@ -437,6 +467,9 @@ func checkEnv(key string, env map[string]string) error {
 		}
 		if kv.Check(k, env[k]) != nil {
 			return &ManifestError{Key: key + "." + keyString(toml.Key{k}), Msg: fmt.Sprintf("the value %q contains a NUL byte, which no environment variable can hold; remove it", env[k])}
+		}
+		if _, err := expandEnv(env[k], nil); err != nil {
+			return &ManifestError{Key: key + "." + keyString(toml.Key{k}), Msg: err.Error()}
 		}
 	}
 	return nil
@@ -542,3 +575,68 @@ func levenshtein(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// ExpandEnv expands value, an environment value of [run] env or [test]
+// env, against base, the environment the packages below set (the
+// runtime's [run] env, for an app's [run] env; the run's environment, for
+// [test] env): ${NAME} is base's value of NAME, "$$" is one "$". Nothing
+// else is special: no $NAME, no ${NAME:-default}, and never the host's
+// environment. A ${NAME} that base lacks or holds empty expands to
+// nothing, and takes one ':' next to it along (the one before it, else the
+// one after), so "/app/src:${PYTHONPATH}" is "/app/src" when PYTHONPATH is
+// unset rather than a list with an empty entry (which Python and most
+// shells read as the working directory). A value the manifest accepted
+// always expands.
+func ExpandEnv(value string, base map[string]string) string {
+	out, _ := expandEnv(value, base)
+	return out
+}
+
+// expandEnv is ExpandEnv, or the error of a value that uses "$" another
+// way.
+func expandEnv(value string, base map[string]string) (string, error) {
+	if !strings.Contains(value, "$") {
+		return value, nil
+	}
+	var b strings.Builder
+	for i := 0; i < len(value); {
+		c := value[i]
+		if c != '$' {
+			b.WriteByte(c)
+			i++
+			continue
+		}
+		rest := value[i+1:]
+		if strings.HasPrefix(rest, "$") {
+			b.WriteByte('$')
+			i += 2
+			continue
+		}
+		name, ok := "", false
+		if strings.HasPrefix(rest, "{") {
+			if end := strings.IndexByte(rest, '}'); end > 0 {
+				name = rest[1:end]
+				ok = kv.CheckName(name) == nil && envNameRE().MatchString(name)
+			}
+		}
+		if !ok {
+			return "", fmt.Errorf("%q: a '$' at byte %d starts neither ${NAME} (NAME letters, digits and '_', not starting with a digit) nor \"$$\" (a literal '$'); no other shell syntax is expanded", value, i)
+		}
+		i += len(name) + 3
+		v := base[name]
+		if v == "" {
+			switch {
+			case strings.HasSuffix(b.String(), ":"):
+				s := b.String()
+				b.Reset()
+				b.WriteString(s[:len(s)-1])
+			case i < len(value) && value[i] == ':':
+				i++
+			}
+		}
+		b.WriteString(v)
+	}
+	return b.String(), nil
+}
+
+var envNameRE = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -67,3 +67,6 @@ func (d Dirs) Compiled() string { return filepath.Join(d.Cache, "compiled") }
 
 // Snapshots holds pre-initialized modules, keyed by their inputs' digests.
 func (d Dirs) Snapshots() string { return filepath.Join(d.Cache, "preinit") }
+
+// Pycache is where Python apps run from a directory keep their bytecode.
+func (d Dirs) Pycache() string { return filepath.Join(d.Cache, "pycache") }

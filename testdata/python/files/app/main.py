@@ -23,4 +23,6 @@ scratch = HERE / "scratch.txt"
 print("fresh", not scratch.exists())
 scratch.write_text("written by the app\n")
 print("scratch", scratch.read_text(), end="")
-print("pycache", sorted(os.listdir(HERE / "pkg" / "__pycache__")))
+import importlib.util
+pyc_dir = Path(importlib.util.cache_from_source(str(HERE / "pkg" / "stats.py"))).parent
+print("pycache", sorted(os.listdir(pyc_dir)))

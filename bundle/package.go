@@ -8,7 +8,9 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/wrun-dev/wrun/internal/wasmbin"
@@ -48,7 +50,15 @@ type Package struct {
 	digest Digest
 	src    source // where the bytes come from: a directory, an index, a bundle
 	name   string // for errors: the directory or bundle path
+
+	emptyDirs []string // LoadDir: asset directories that hold no file, left out
 }
+
+// EmptyDirs lists the directories under a package directory's [[assets]]
+// trees that hold no file, deepest only: a package holds files, so they
+// are not part of it (the content digest has no entry for a directory).
+// LoadDir fills it; wrun build warns about each.
+func (p *Package) EmptyDirs() []string { return p.emptyDirs }
 
 type file struct {
 	Entry
@@ -222,10 +232,17 @@ func (v *verifyReader) Close() error {
 
 // LoadDir loads a package directory: wrun.toml at its root and the files
 // it names (the [run] wasm and every regular file under each [[assets]]
-// from). Symlinks — as the last component of a path or any component
-// before it — special files and paths under .wrun/ are refused; every file
-// is opened through an os.Root of dir, so nothing outside dir is read. An
-// asset directory must hold at least one file.
+// from). Symlinks in the path to wrun.toml, to the [run] wasm or to an
+// [[assets]] from directory are refused, as are special files and paths
+// under .wrun/. Under an asset directory, a relative symlink that resolves
+// inside that directory is packaged as a copy of what it points at (a
+// file, or a directory's files under the link's path), so the package and
+// its content digest are those of the tree with its links replaced by
+// their targets; a symlink that is absolute, climbs out of the asset
+// directory, dangles or loops is refused, naming it and its target. Every
+// file is opened through an os.Root of dir, so nothing outside dir is
+// read. An asset directory must hold at least one file; empty directories
+// under it are left out and listed by EmptyDirs.
 func LoadDir(dir string) (*Package, error) {
 	mpath := filepath.Join(dir, ManifestName)
 	root, err := os.OpenRoot(dir)
@@ -299,27 +316,16 @@ func LoadDir(dir string) (*Package, error) {
 			}
 			return nil, fmt.Errorf("%s: %s is a %s; give a directory of the package", mpath, key, what)
 		}
-		n := 0
-		err = fs.WalkDir(fsys, a.From, func(rel string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return fmt.Errorf("%s: %w", dir, err)
-			}
-			switch {
-			case d.IsDir():
-				return nil
-			case !d.Type().IsRegular():
-				return fmt.Errorf("%s: %q is a %s; a package holds only regular files", dir, rel, typeName(d.Type()))
-			}
-			n++
-			return add(rel)
-		})
-		if err != nil {
+		w := assetWalk{root: root, fsys: fsys, from: a.From, where: mpath, add: add}
+		if err := w.walk(a.From, a.From, nil); err != nil {
 			return nil, err
 		}
-		if n == 0 {
+		if w.files == 0 {
 			return nil, fmt.Errorf("%s: %s: %w: the directory is empty (a bundle holds files, not empty directories)", mpath, key, ErrMissingFile)
 		}
+		p.emptyDirs = append(p.emptyDirs, w.emptyDirs()...)
 	}
+	sort.Strings(p.emptyDirs)
 	sortFiles(p.files)
 	for i := range p.files {
 		f := &p.files[i]
@@ -337,6 +343,168 @@ func LoadDir(dir string) (*Package, error) {
 		return nil, err
 	}
 	return p, nil
+}
+
+// Limits on what symlinks under an asset directory may expand to.
+const (
+	maxLinkHops    = 40      // symlinks followed to resolve one path, as Linux's ELOOP
+	maxLinkDepth   = 16      // directory links nested in linked directories
+	maxLinkedFiles = 1 << 20 // files packaged through directory links, per asset directory
+	errLinkAdvice  = "a package keeps only relative symlinks that stay inside their asset directory (packaged as copies): replace it with the file itself or a link inside"
+)
+
+// assetWalk walks one [[assets]] from directory of a package directory,
+// adding its files and expanding the symlinks in it.
+type assetWalk struct {
+	root   *os.Root
+	fsys   fs.FS // root.FS()
+	from   string
+	where  string // the manifest's path, for errors
+	add    func(rel string) error
+	files  int
+	linked int
+	dirs   map[string]bool // package paths of the directories walked
+	filled map[string]bool // package paths of the directories that hold a file
+}
+
+// walk adds the files under the real directory src as the package
+// directory dst (the same but under a directory link); stack holds the
+// real directories of the links being expanded, to refuse loops.
+func (w *assetWalk) walk(src, dst string, stack []string) error {
+	if w.dirs == nil {
+		w.dirs, w.filled = map[string]bool{}, map[string]bool{}
+	}
+	return fs.WalkDir(w.fsys, src, func(real string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s: %w", w.where, err)
+		}
+		rel := dst + strings.TrimPrefix(real, src)
+		typ := d.Type()
+		switch {
+		case d.IsDir():
+			w.dirs[rel] = true
+			return nil
+		case typ&fs.ModeSymlink != 0:
+			target, fi, err := w.resolve(real)
+			if err != nil {
+				return err
+			}
+			switch {
+			case fi.Mode().IsRegular():
+				return w.file(rel, len(stack) > 0)
+			case fi.IsDir():
+				for _, s := range append(stack, src) {
+					if target == s || strings.HasPrefix(s, target+"/") {
+						return w.linkError(real, "contains the link itself, a loop")
+					}
+				}
+				if len(stack) >= maxLinkDepth {
+					return w.linkError(real, fmt.Sprintf("nests directory links more than %d deep", maxLinkDepth))
+				}
+				return w.walk(target, rel, append(stack, src))
+			}
+			typ = fi.Mode().Type()
+		case typ.IsRegular():
+			return w.file(rel, len(stack) > 0)
+		}
+		return fmt.Errorf("%s: %q is a %s; a package holds only regular files", w.where, real, typeName(typ))
+	})
+}
+
+// file adds the package file rel; linked says it is under a directory
+// link.
+func (w *assetWalk) file(rel string, linked bool) error {
+	w.files++
+	if linked {
+		if w.linked++; w.linked > maxLinkedFiles {
+			return fmt.Errorf("%s: assets from %q: %w: directory links expand to more than %d files", w.where, w.from, ErrTooLarge, maxLinkedFiles)
+		}
+	}
+	for d := path.Dir(rel); d != "." && !w.filled[d]; d = path.Dir(d) {
+		w.filled[d] = true
+	}
+	return w.add(rel)
+}
+
+// emptyDirs lists the walked directories that hold no file, deepest only.
+func (w *assetWalk) emptyDirs() []string {
+	var out []string
+	for d := range w.dirs {
+		if w.filled[d] {
+			continue
+		}
+		deepest := true
+		for e := range w.dirs {
+			if !w.filled[e] && strings.HasPrefix(e, d+"/") {
+				deepest = false
+				break
+			}
+		}
+		if deepest {
+			out = append(out, d)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// linkError is the error for the symlink at rel: what is wrong with it.
+func (w *assetWalk) linkError(rel, what string) error {
+	t, _ := w.root.Readlink(filepath.FromSlash(rel))
+	return fmt.Errorf("%s: %s: %w: %q is a symlink to %q, which %s; %s", w.where, fmt.Sprintf("assets from %q", w.from), ErrInvalidPath, rel, t, what, errLinkAdvice)
+}
+
+// resolve follows the symlink at rel, a path under w.from, one component
+// at a time as the kernel does (a ".." after a link climbs from where the
+// link points), refusing absolute targets, any step out of w.from,
+// dangling links and chains longer than maxLinkHops. It returns the real
+// path and what is there.
+func (w *assetWalk) resolve(rel string) (string, fs.FileInfo, error) {
+	resolved := w.from
+	rest := strings.Split(strings.TrimPrefix(rel, w.from+"/"), "/")
+	hops := 0
+	for len(rest) > 0 {
+		c := rest[0]
+		rest = rest[1:]
+		switch c {
+		case "", ".":
+			continue
+		case "..":
+			if resolved == w.from {
+				return "", nil, w.linkError(rel, fmt.Sprintf("leads out of the asset directory %q", w.from))
+			}
+			resolved = path.Dir(resolved)
+			continue
+		}
+		next := resolved + "/" + c
+		fi, err := w.root.Lstat(filepath.FromSlash(next))
+		if err != nil {
+			return "", nil, w.linkError(rel, "does not exist")
+		}
+		if fi.Mode()&fs.ModeSymlink == 0 {
+			resolved = next
+			continue
+		}
+		if hops++; hops > maxLinkHops {
+			return "", nil, w.linkError(rel, fmt.Sprintf("takes more than %d links to resolve (a loop?)", maxLinkHops))
+		}
+		t, err := w.root.Readlink(filepath.FromSlash(next))
+		if err != nil {
+			return "", nil, fmt.Errorf("%s: %w", w.where, err)
+		}
+		if t == "" || path.IsAbs(t) || filepath.IsAbs(t) || strings.HasPrefix(t, "\\") {
+			if next == rel {
+				return "", nil, w.linkError(rel, "is an absolute path")
+			}
+			return "", nil, w.linkError(rel, fmt.Sprintf("goes through %q, a symlink to the absolute path %q", next, t))
+		}
+		rest = append(strings.Split(filepath.ToSlash(t), "/"), rest...)
+	}
+	fi, err := w.root.Lstat(filepath.FromSlash(resolved))
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", w.where, err)
+	}
+	return resolved, fi, nil
 }
 
 // noSymlinks refuses a package path rel any component of which is a

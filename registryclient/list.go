@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 	"oras.land/oras-go/v2/registry/remote"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/atomicfile"
 )
 
 // Listing is one package and its versions in a registry.
@@ -177,14 +179,92 @@ type CacheEntry struct {
 type CacheInfo struct {
 	Packages  []CacheEntry `json:"packages"`
 	Blobs     int          `json:"blobs"`
-	BlobBytes int64        `json:"blobBytes"` // each shared blob counted once
-	Partial   int          `json:"partial"`   // temp files of pulls in progress or killed
+	BlobBytes int64        `json:"blobBytes"`        // each shared blob counted once
+	Partial   int          `json:"partial"`          // temp files of pulls in progress or killed
+	Caches    []CacheDir   `json:"caches,omitempty"` // every cache under the cache directory that holds files, with its size
 }
 
-// CacheList lists the cached packages and the blob store's size. It
-// touches no network and hashes nothing.
+// CacheDir is one cache under the cache directory and what it holds.
+type CacheDir struct {
+	Name  string `json:"name"`  // blobs, packages, resolutions, tmp, compiled, preinit, or other
+	Dir   string `json:"dir"`   // its directory (for "other", the unknown one)
+	Files int    `json:"files"` // regular files
+	Bytes int64  `json:"bytes"` // their sizes
+}
+
+// knownCache is one of wrun's caches under the cache directory.
+type knownCache struct {
+	name string
+	dirs []string // the directories it keeps its files in
+	// live: runs write it without the cache lock, so CachePrune empties
+	// it file by file and keeps its directories (see CachePrune).
+	live bool
+}
+
+// cacheDirs are wrun's caches under the cache directory. CacheList
+// reports any other directory there as "other" (with its size), and
+// CachePrune leaves it.
+func (c *Client) cacheDirs() []knownCache {
+	return []knownCache{
+		{name: "blobs", dirs: []string{c.dirs.Blobs()}},
+		{name: "packages", dirs: []string{c.packagesDir()}},
+		{name: "resolutions", dirs: []string{c.cache.refs, filepath.Join(c.dirs.Cache, "locks")}},
+		{name: "tmp", dirs: []string{filepath.Join(c.dirs.Cache, "tmp")}},
+		{name: "compiled", dirs: []string{c.dirs.Compiled()}, live: true},
+		{name: "preinit", dirs: []string{c.dirs.Snapshots()}, live: true},
+		{name: "pycache", dirs: []string{c.dirs.Pycache()}, live: true},
+	}
+}
+
+// dirUsage counts the regular files under dir and their sizes.
+func dirUsage(dir string) (files int, bytes int64) {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				files++
+				bytes += fi.Size()
+			}
+		}
+		return nil
+	})
+	return files, bytes
+}
+
+// cacheUsage lists every cache that holds files, with its size: the known
+// ones in their order, then each other directory under the cache
+// directory as "other".
+func (c *Client) cacheUsage() []CacheDir {
+	var out []CacheDir
+	known := map[string]bool{}
+	for _, k := range c.cacheDirs() {
+		cd := CacheDir{Name: k.name, Dir: k.dirs[0]}
+		for _, d := range k.dirs {
+			known[filepath.Base(d)] = true
+			n, b := dirUsage(d)
+			cd.Files += n
+			cd.Bytes += b
+		}
+		if cd.Files > 0 {
+			out = append(out, cd)
+		}
+	}
+	ents, _ := os.ReadDir(c.dirs.Cache)
+	for _, e := range ents {
+		if !e.IsDir() || known[e.Name()] {
+			continue
+		}
+		d := filepath.Join(c.dirs.Cache, e.Name())
+		if n, b := dirUsage(d); n > 0 {
+			out = append(out, CacheDir{Name: "other", Dir: d, Files: n, Bytes: b})
+		}
+	}
+	return out
+}
+
+// CacheList lists the cached packages, the blob store's size and every
+// cache's size (Caches). It touches no network and hashes nothing.
 func (c *Client) CacheList(ctx context.Context) (*CacheInfo, error) {
-	info := &CacheInfo{Partial: len(c.cache.partials())}
+	info := &CacheInfo{Partial: len(c.cache.partials()), Caches: c.cacheUsage()}
 	ents, err := os.ReadDir(c.packagesDir())
 	if err != nil && !os.IsNotExist(err) {
 		return nil, err
@@ -236,14 +316,25 @@ func (c *Client) CacheList(ctx context.Context) (*CacheInfo, error) {
 	return info, nil
 }
 
-// CachePrune empties the cache: blobs, extracted packages, remembered tags
-// and cached resolutions (a project's wrun.lock stays). The next pull
-// fetches again. It returns the bytes freed. The local store and
-// config are untouched.
+// CachePrune empties the caches: blobs, extracted packages, remembered
+// tags and cached resolutions (a project's wrun.lock stays), compiled code
+// and pre-initialized modules. The next pull fetches again, the next run
+// compiles (and pre-initializes) again. It returns the bytes freed. The
+// local store and config are untouched, and so is any directory under the
+// cache directory that is not one of wrun's caches (CacheList reports it as
+// "other").
 //
 // It takes the cache lock exclusively: it waits for pulls and publishes in
 // progress (in this process or others) to finish, and those that start
 // meanwhile wait for it, so none of them sees the cache vanish under it.
+//
+// Runs take no lock on the compiled-code and pre-initialization caches, so
+// those are emptied file by file, keeping their directories and any
+// temporary file younger than atomicfile.StaleAfter: a run that is writing
+// an entry right now (wazero's "KEY.*.tmp", atomicfile's ".KEY.tmp-*")
+// renames it into place as usual, and a run that read its entry already
+// holds it in memory. A run that looks up an entry just pruned misses and
+// compiles again.
 func (c *Client) CachePrune(ctx context.Context) (int64, error) {
 	unlock, err := c.lockCache(true)
 	if err != nil {
@@ -251,18 +342,59 @@ func (c *Client) CachePrune(ctx context.Context) (int64, error) {
 	}
 	defer unlock()
 	var freed int64
-	for _, dir := range []string{c.dirs.Blobs(), c.packagesDir(), c.cache.refs, filepath.Join(c.dirs.Cache, "locks"), filepath.Join(c.dirs.Cache, "tmp")} {
-		_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && d.Type().IsRegular() {
-				if fi, err := d.Info(); err == nil {
-					freed += fi.Size()
+	for _, k := range c.cacheDirs() {
+		for _, dir := range k.dirs {
+			if k.live {
+				n, err := pruneFiles(dir)
+				freed += n
+				if err != nil {
+					return freed, fmt.Errorf("pruning %s: %w", dir, err)
 				}
+				continue
 			}
-			return nil
-		})
-		if err := os.RemoveAll(dir); err != nil {
-			return freed, fmt.Errorf("pruning %s: %w", dir, err)
+			_, n := dirUsage(dir)
+			freed += n
+			if err := os.RemoveAll(dir); err != nil {
+				return freed, fmt.Errorf("pruning %s: %w", dir, err)
+			}
 		}
 	}
 	return freed, nil
+}
+
+// pruneFiles removes the regular files under dir except temporary files a
+// writer may still rename into place, keeping the directories. It returns
+// the bytes removed.
+func pruneFiles(dir string) (int64, error) {
+	var freed int64
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if os.IsNotExist(err) {
+				return nil
+			}
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil // removed meanwhile
+		}
+		if isTempName(d.Name()) && time.Since(fi.ModTime()) < atomicfile.StaleAfter {
+			return nil
+		}
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return err
+		}
+		freed += fi.Size()
+		return nil
+	})
+	return freed, err
+}
+
+// isTempName reports whether name is a temporary file of wazero's file
+// cache ("KEY.RANDOM.tmp") or of atomicfile (".NAME.tmp-RANDOM").
+func isTempName(name string) bool {
+	return strings.HasSuffix(name, ".tmp") || strings.Contains(name, ".tmp-")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -69,6 +70,7 @@ func (o *buildOptions) run(cmd *cobra.Command, dir string) error {
 	if err != nil {
 		return err
 	}
+	warnEmptyDirs(cmd.ErrOrStderr(), dir, p)
 	if p.Manifest.Preinit != nil && !o.noPreinit {
 		staged, cleanup, err := preinitStage(cmd, p, dir, o.limits)
 		if err != nil {
@@ -102,6 +104,15 @@ func (o *buildOptions) run(cmd *cobra.Command, dir string) error {
 	}
 	fmt.Fprintln(cmd.OutOrStdout(), p.Digest())
 	return nil
+}
+
+// warnEmptyDirs warns, one line each, about the empty directories under
+// the package's asset trees, which the package leaves out: a package (its
+// bundle, its OCI layers and its content digest) holds files only.
+func warnEmptyDirs(w io.Writer, dir string, p *bundle.Package) {
+	for _, d := range p.EmptyDirs() {
+		fmt.Fprintf(w, "wrun: warning: %s: %s is an empty directory: a package holds files, not directories, so it is left out; put a file in it (such as .keep) to keep it\n", dir, quoteWord(d))
+	}
 }
 
 // preinitStage pre-initializes the package's wasm as [preinit] says and

@@ -97,7 +97,7 @@ func TestE2EPackageDirAndBundle(t *testing.T) {
 			"hello from an asset\n/static/hello.txt\n/static/sub\na\n")
 		// The guest writes over an asset and adds a file: it sees its writes,
 		// the next run and the package directory do not.
-		c.run("run", target, "-w", "/static/hello.txt", "changed\n", "-w", "/static/sub/new.txt", "new\n",
+		c.run("run", target, "--", "-w", "/static/hello.txt", "changed\n", "-w", "/static/sub/new.txt", "new\n",
 			"/static/hello.txt", "/static/sub/").ok(t, "writes under an asset path",
 			"hello from an asset\nchanged\n/static/sub/a.txt\n/static/sub/new.txt\n")
 		c.run("run", target, "/static/sub/").ok(t, "the next run", "hello from an asset\n/static/sub/a.txt\n")
@@ -135,7 +135,7 @@ required = true
 		t.Errorf("the guest started without its required mount: %q", r.stdout)
 	}
 	host := t.TempDir()
-	r = c.run("run", "--mount", host+":/data", dir, "u1", "--u2")
+	r = c.run("run", "--mount", host+":/data", dir, "--", "u1", "--u2")
 	want := "arg[0]=example:echo@1.0.0\narg[1]=--from-run\narg[2]=two words\narg[3]=u1\narg[4]=--u2\nenvc=1\nenv GREETING=hi there\n"
 	r.ok(t, "granted mount", want)
 	// --env adds to [run] env.
@@ -155,7 +155,7 @@ required = true
 	cat := catPackage(t, catManifest("example:cat", "1.0.0")+"[[mounts]]\nto = \"/data\"\naccess = \"rw\"\nrequired = true\n",
 		map[string]string{"static/hello.txt": "hi\n"})
 	c.run("run", cat).wantError(t, "--mount HOST_DIR:/data")
-	c.run("run", "--mount", host+":/data", cat, "-w", "/data/out.txt", "kept\n", "/data/out.txt").ok(t, "write to the mount", "hi\nkept\n")
+	c.run("run", "--mount", host+":/data", cat, "--", "-w", "/data/out.txt", "kept\n", "/data/out.txt").ok(t, "write to the mount", "hi\nkept\n")
 	if got := readFile(t, filepath.Join(host, "out.txt")); got != "kept\n" {
 		t.Errorf("the write did not reach the host: %q", got)
 	}
@@ -166,7 +166,7 @@ func TestE2EHostAssetAndTmp(t *testing.T) {
 	host := writeTree(t, map[string]string{"index.html": "<h1>hi</h1>\n"})
 	cat := guest(t, "c/cat")
 	c.run("run", "--asset", host+":/static", cat,
-		"-w", "/static/index.html", "changed\n", "-w", "/static/new.txt", "new\n",
+		"--", "-w", "/static/index.html", "changed\n", "-w", "/static/new.txt", "new\n",
 		"/static/index.html", "/static/").ok(t, "--asset", "changed\n/static/index.html\n/static/new.txt\n")
 	if got := readFile(t, filepath.Join(host, "index.html")); got != "<h1>hi</h1>\n" {
 		t.Errorf("--asset: the host file changed: %q", got)
@@ -179,21 +179,21 @@ func TestE2EHostAssetAndTmp(t *testing.T) {
 
 	// /tmp: none for a plain .wasm unless --tmp asks (as under wazero's
 	// CLI), there for a package; absent with --tmp 0, capped by --tmp SIZE.
-	r := c.run("run", cat, "-w", "/tmp/x", "y")
+	r := c.run("run", cat, "--", "-w", "/tmp/x", "y")
 	if r.code != 1 || !strings.HasPrefix(r.stdout, "write /tmp/x: ") {
 		t.Errorf("a .wasm has no /tmp by default: %+v", r)
 	}
-	c.run("run", "--tmp", "16MiB", cat, "-w", "/tmp/x", "scratch\n", "/tmp/x").ok(t, "/tmp", "scratch\n")
-	r = c.run("run", "--tmp", "0", cat, "-w", "/tmp/x", "y")
+	c.run("run", "--tmp", "16MiB", cat, "--", "-w", "/tmp/x", "scratch\n", "/tmp/x").ok(t, "/tmp", "scratch\n")
+	r = c.run("run", "--tmp", "0", cat, "--", "-w", "/tmp/x", "y")
 	if r.code != 1 || !strings.HasPrefix(r.stdout, "write /tmp/x: ") {
 		t.Errorf("--tmp 0: %+v", r)
 	}
 	big := strings.Repeat("a", 4096)
-	r = c.run("run", "--tmp", "1KiB", cat, "-w", "/tmp/x", big)
+	r = c.run("run", "--tmp", "1KiB", cat, "--", "-w", "/tmp/x", big)
 	if r.code != 1 || !strings.HasPrefix(r.stdout, "write /tmp/x: ") {
 		t.Errorf("--tmp 1KiB, 4 KiB write: %+v", r)
 	}
-	c.run("run", "--tmp", "1KiB", cat, "-w", "/tmp/x", "small\n", "/tmp/x").ok(t, "--tmp 1KiB, small write", "small\n")
+	c.run("run", "--tmp", "1KiB", cat, "--", "-w", "/tmp/x", "small\n", "/tmp/x").ok(t, "--tmp 1KiB, small write", "small\n")
 	c.run("run", "--tmp", "lots", cat).wantError(t, `--tmp "lots"`)
 }
 

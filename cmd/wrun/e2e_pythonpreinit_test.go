@@ -78,8 +78,8 @@ func TestPythonPreinitMatchesPlainRuntime(t *testing.T) {
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			want := c.run(append([]string{"python:cpython@3.11.2"}, tc.args...)...)
-			got := c.run(append([]string{"python:cpython-preinit@3.11.2"}, tc.args...)...)
+			want := c.run(append([]string{"python:cpython@3.11.2", "--"}, tc.args...)...)
+			got := c.run(append([]string{"python:cpython-preinit@3.11.2", "--"}, tc.args...)...)
 			if want.code != tc.code {
 				t.Fatalf("plain runtime: exit %d, want %d (stderr %q)", want.code, tc.code, want.stderr)
 			}
@@ -97,7 +97,7 @@ func TestPythonPreinitMatchesPlainRuntime(t *testing.T) {
 	if len(before) != 1 {
 		t.Fatalf("preinit cache %v, want one entry", before)
 	}
-	c.run("python:cpython-preinit@3.11.2", "-c", "print('again')").want(t, 0, "again\n", "")
+	c.run("python:cpython-preinit@3.11.2", "--", "-c", "print('again')").want(t, 0, "again\n", "")
 	after := snapshotEntries(t, c.home)
 	if len(after) != 1 || after[firstKey(before)] != before[firstKey(before)] {
 		t.Errorf("preinit cache changed on a second run: before %v, after %v", before, after)

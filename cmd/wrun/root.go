@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/tetratelabs/wazero/sys"
@@ -19,6 +20,7 @@ type globalOptions struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	args   []string // the command line, after the program name
 
 	registry string // --registry
 	config   string // --config
@@ -63,24 +65,27 @@ func newRootCmd(g *globalOptions, first string) *cobra.Command {
 
 "wrun REF" is short for "wrun run REF": REF is a package (example:hello@1.0.0,
 a range like example:hello@^1.0, or example:hello for the newest), a plain OCI
-reference (host/repo:tag), a package directory, a bundle file or a .wasm file.`,
+reference (host/repo:tag), a package directory, a bundle file or a .wasm file.
+
+` + strings.Replace(argumentRule, "after TARGET", "after REF", 1),
 		Example: `  wrun example:hello@1.0.0 -- --name world
   wrun run ./app
   wrun publish ./app && wrun ls example`,
 		Args:          cobra.ArbitraryArgs,
+		Annotations:   map[string]string{programArgs: "REF"},
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
 				return cmd.Help()
 			}
-			return o.run(cmd.Context(), g, args[0], guestArgs(args[1:]), false)
+			return o.run(cmd.Context(), g, args[0], args[1:], false)
 		},
 	}
 	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
-	root.Flags().SetInterspersed(false)
+	root.SetFlagErrorFunc(flagError(g.args))
 	o.addFlags(root.Flags())
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.registry, "registry", "", "use this registry for every package: a name from config.toml, host[:port], \"local\" or an OCI layout path (default $WRUN_REGISTRY, then config.toml)")
@@ -109,6 +114,8 @@ reference (host/repo:tag), a package directory, a bundle file or a .wasm file.`,
 		newInspectCmd(g),
 		newKeyCmd(g),
 		newWasmCmd(g),
+		newPythonCmd(g),
+		newServeCmd(g),
 		// One line per command; each command lives in its own file.
 	)
 	return root
@@ -117,7 +124,7 @@ reference (host/repo:tag), a package directory, a bundle file or a .wasm file.`,
 // execute runs the CLI and returns the process exit code: the guest's own
 // exit code, or 1 with a one-line message on stderr for anything else.
 func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr}
+	g := &globalOptions{stdin: stdin, stdout: stdout, stderr: stderr, args: args}
 	first := ""
 	if len(args) > 0 {
 		first = args[0]

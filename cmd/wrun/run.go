@@ -7,8 +7,11 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/cobra"
@@ -31,6 +34,7 @@ type runOptions struct {
 	tmp        string
 	maxOpen    int
 	overlay    string
+	workdir    string
 }
 
 func newRunCmd(g *globalOptions) *cobra.Command {
@@ -41,33 +45,134 @@ func newRunCmd(g *globalOptions) *cobra.Command {
 		Long: `Run a package or a WebAssembly program under wazero with WASI preview 1.
 
 TARGET is a .wasm file, a package directory (with wrun.toml), a bundle file,
-a package reference (example:hello@1.0.0) or an OCI reference. Arguments
-after TARGET (or after --) go to the program, after the package's own
-[run] args. The host environment is not passed on unless --env-inherit is
-given. wrun exits with the program's exit code.`,
+a package reference (example:hello@1.0.0) or an OCI reference. The program's
+arguments come after the package's own [run] args. The host environment is
+not passed on unless --env-inherit is given. wrun exits with the program's
+exit code.
+
+` + argumentRule,
 		Example: `  wrun run hello.wasm -- --name world
-  wrun run --mount ./data:/data --env LANG=C app.wasm
-  wrun run ./app -- input.txt`,
-		Args: cobra.MinimumNArgs(1),
+  wrun run app.wasm --mount ./data:/data --env LANG=C -- -v input.txt
+  wrun run ./app input.txt`,
+		Args:        cobra.MinimumNArgs(1),
+		Annotations: map[string]string{programArgs: "TARGET"},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(cmd.Context(), g, args[0], guestArgs(args[1:]), false)
+			return o.run(cmd.Context(), g, args[0], args[1:], false)
 		},
 	}
-	cmd.Flags().SetInterspersed(false)
 	o.addFlags(cmd.Flags())
 	return cmd
 }
 
-// guestArgs drops the "--" that may separate TARGET from the guest's args.
-func guestArgs(args []string) []string {
-	if len(args) > 0 && args[0] == "--" {
-		return args[1:]
+// argumentRule is the one rule by which `wrun REF`, `wrun run` and `wrun
+// test` split their command line, as --help shows it.
+const argumentRule = `Arguments: wrun's own flags may appear anywhere before the first "--";
+everything after the first "--" goes to the program verbatim (a later "--"
+included). Words after TARGET that do not start with "-" are program
+arguments too; a word before "--" that starts with "-" and is not a wrun
+flag is an error: write the program's flags after "--", e.g.
+  wrun run ./pkg --mount ./data:/data -- -e 'p ARGV' a -- b`
+
+// programArgs is the annotation of the commands that pass arguments to a
+// program (`wrun REF`, `wrun run`, `wrun test`); its value names their
+// first positional word (TARGET, or DIR when it is optional).
+const programArgs = "wrun-program-args"
+
+// flagError turns pflag's "unknown flag" on a command that runs a program
+// into a message saying how to write the command line: the program's
+// arguments after "--". argv is wrun's whole command line.
+func flagError(argv []string) func(*cobra.Command, error) error {
+	return func(cmd *cobra.Command, err error) error {
+		first, ok := cmd.Annotations[programArgs]
+		if !ok {
+			return err
+		}
+		at, bad := splitProgramArgs(cmd, argv, first == "[DIR]")
+		if bad == "" {
+			return err
+		}
+		name := bad
+		if n, _, ok := strings.Cut(bad, "="); ok && strings.HasPrefix(bad, "--") {
+			name = n
+		}
+		if at < 0 {
+			return fmt.Errorf("unknown flag %s for %s: wrun's flags are listed by %s --help; program arguments go after %s and --", quoteWord(name), cmd.CommandPath(), cmd.CommandPath(), first)
+		}
+		fixed := append(append(append([]string{"wrun"}, argv[:at]...), "--"), argv[at:]...)
+		words := make([]string, len(fixed))
+		for i, w := range fixed {
+			words[i] = quoteWord(w)
+		}
+		return fmt.Errorf("unknown flag %s for %s: program arguments go after --, e.g. %s", quoteWord(name), cmd.CommandPath(), strings.Join(words, " "))
 	}
-	return args
+}
+
+// splitProgramArgs walks argv (wrun's command line, for cmd) as the
+// argument rule reads it and returns the first word that starts with "-"
+// and is not one of cmd's flags, and where "--" belongs to make the
+// command line what its author meant: before the first word after TARGET
+// that is not wrun's (a program argument or the unknown flag). at is -1
+// when the unknown flag comes before TARGET; bad is "" when there is none
+// before the first "--".
+func splitProgramArgs(cmd *cobra.Command, argv []string, targetOptional bool) (at int, bad string) {
+	flags := cmd.Flags()
+	sawCmd := !cmd.HasParent() // the subcommand's own name, e.g. "run", comes first
+	sawTarget := false
+	at = -1
+	for i := 0; i < len(argv); i++ {
+		w := argv[i]
+		if w == "--" {
+			return -1, ""
+		}
+		if !strings.HasPrefix(w, "-") || w == "-" {
+			switch {
+			case !sawCmd:
+				sawCmd = true
+			case !sawTarget:
+				sawTarget = true
+			case at < 0:
+				at = i // the first program argument
+			}
+			continue
+		}
+		var f *pflag.Flag
+		hasValue := strings.Contains(w, "=")
+		if name, ok := strings.CutPrefix(w, "--"); ok {
+			name, _, _ = strings.Cut(name, "=")
+			f = flags.Lookup(name)
+		} else if len(w) == 2 {
+			f = flags.ShorthandLookup(w[1:])
+		} else {
+			hasValue = true // -xVALUE: none of wrun's short flags takes one this way
+			f = flags.ShorthandLookup(w[1:2])
+		}
+		if f == nil {
+			if at < 0 && (sawTarget || (targetOptional && sawCmd)) {
+				at = i
+			}
+			return at, w
+		}
+		if !hasValue && f.NoOptDefVal == "" {
+			i++ // the flag's value
+		}
+	}
+	return -1, ""
+}
+
+// quoteWord quotes w for a POSIX shell when it needs it; a word with a
+// control character is quoted as Go does, so none reaches the terminal.
+func quoteWord(w string) string {
+	if strings.IndexFunc(w, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(w)
+	}
+	if w != "" && strings.Trim(w, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-^") == "" {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
 }
 
 func (o *runOptions) addFlags(f *pflag.FlagSet) {
-	f.StringArrayVar(&o.mounts, "mount", nil, "mount a host directory: HOST:GUEST[:ro] (read-write unless :ro; repeatable)")
+	f.StringArrayVar(&o.mounts, "mount", nil, "mount a host directory or a single file: HOST:GUEST[:ro] (read-write unless :ro; repeatable)")
 	f.StringArrayVar(&o.assets, "asset", nil, "mount a host directory read-only with a private writable overlay: DIR:GUEST (the host dir never changes; repeatable)")
 	f.StringArrayVar(&o.env, "env", nil, "set a guest environment variable: K=V (repeatable)")
 	f.BoolVar(&o.envInherit, "env-inherit", false, "pass the host environment to the guest (--env wins)")
@@ -77,6 +182,7 @@ func (o *runOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVar(&o.overlay, "overlay-size", "64MiB", "host memory the guest's writes over read-only assets (--asset, a package's assets) may hold together, counted as for --tmp; 0 for no cap")
 	f.IntVar(&o.maxOpen, "max-open-files", wrun.DefaultMaxOpenFiles, "files the program may have open at once, like ulimit -n; past it an open fails with EMFILE (preopened directories count); 0 for no cap")
 	f.BoolVar(&o.noCache, "no-cache", false, "compile in memory only: neither read nor write the compilation cache")
+	f.StringVar(&o.workdir, "workdir", "", "the program's working directory, a guest path like /data (default: the package's [run] cwd)")
 }
 
 // run runs target with args; test runs the package's tests instead.
@@ -233,6 +339,12 @@ func (o *runOptions) runConfig(g *globalOptions) (wrun.RunConfig, error) {
 			return rc, err
 		}
 	}
+	if o.workdir != "" {
+		if !strings.HasPrefix(o.workdir, "/") {
+			return rc, fmt.Errorf("--workdir %q: want a guest path like /data", o.workdir)
+		}
+		rc = rc.WithWorkdir(path.Clean(o.workdir))
+	}
 	switch n, err := humanize.ParseBytes(o.tmp); {
 	case o.tmp == "":
 	case err != nil:
@@ -260,7 +372,8 @@ func parseAsset(spec string) (vfs.Mount, error) {
 	return vfs.Mount{Guest: guest, FS: fs}, nil
 }
 
-// parseMount parses HOST:GUEST[:ro|:rw].
+// parseMount parses HOST:GUEST[:ro|:rw]; HOST is a directory, or a
+// regular file mounted alone at GUEST.
 func parseMount(spec string) (vfs.Mount, error) {
 	parts := strings.Split(spec, ":")
 	readOnly := false
@@ -271,11 +384,19 @@ func parseMount(spec string) (vfs.Mount, error) {
 	if len(parts) != 2 || parts[0] == "" || !strings.HasPrefix(parts[1], "/") {
 		return vfs.Mount{}, fmt.Errorf("--mount %q: want HOST:GUEST[:ro], with GUEST an absolute path like /data", spec)
 	}
-	fs, err := vfs.Host(parts[0], readOnly)
+	guest := path.Clean(parts[1])
+	open := vfs.Host
+	if fi, err := os.Stat(parts[0]); err == nil && fi.Mode().IsRegular() {
+		if guest == "/" {
+			return vfs.Mount{}, fmt.Errorf("--mount %q: %s is a file, and / must be a directory: give the file a guest path like /data/%s", spec, parts[0], quoteWord(filepath.Base(parts[0])))
+		}
+		open = vfs.HostFile
+	}
+	fs, err := open(parts[0], readOnly)
 	if err != nil {
 		return vfs.Mount{}, fmt.Errorf("--mount %q: %w", spec, err)
 	}
-	return vfs.Mount{Guest: path.Clean(parts[1]), FS: fs}, nil
+	return vfs.Mount{Guest: guest, FS: fs}, nil
 }
 
 // isProgramFile reports whether target is a file to run as a plain program:

@@ -19,8 +19,8 @@ func TestRunWasm(t *testing.T) {
 			t.Errorf("%s: %+v", g, r)
 		}
 	}
-	// Arguments after TARGET go to the guest, flags included, with or without --.
-	r := c.run("run", guest(t, "c/echo"), "--timeout", "x")
+	// Arguments after -- go to the guest verbatim, flags included.
+	r := c.run("run", guest(t, "c/echo"), "--", "--timeout", "x")
 	if !strings.Contains(r.stdout, "arg[1]=--timeout\narg[2]=x\n") {
 		t.Errorf("guest args: %+v", r)
 	}

@@ -49,7 +49,7 @@ func (o *options) pythonBench(w io.Writer) error {
 				filepath.Join(pkg, "module.wasm"), "-c", s.code)
 		}
 		cmds := []command{
-			{"wrun", []string{o.wrun, ref, "-c", s.code}, env},
+			{"wrun", []string{o.wrun, ref, "--", "-c", s.code}, env},
 			{"wazero", wazero("wazero"), nil},
 			{"wazero -timeout", wazero("wazero-timeout", "-timeout=1h"), nil},
 		}

@@ -55,9 +55,9 @@ func (o *options) pythonPreinitBench(w io.Writer) error {
 	fmt.Fprintln(tw, "program\tsnapshot\tno snapshot\tspeed-up\tshipped\tspeed-up\t")
 	for _, s := range pythonScripts {
 		cmds := []command{
-			{"snapshot", []string{o.wrun, "python:cpython-preinit@3.11.2", "-c", s.code}, env},
-			{"no snapshot", []string{o.wrun, "python:cpython@3.11.2", "-c", s.code}, env},
-			{"shipped", []string{o.wrun, "python:cpython-shipped@3.11.2", "-c", s.code}, env},
+			{"snapshot", []string{o.wrun, "python:cpython-preinit@3.11.2", "--", "-c", s.code}, env},
+			{"no snapshot", []string{o.wrun, "python:cpython@3.11.2", "--", "-c", s.code}, env},
+			{"shipped", []string{o.wrun, "python:cpython-shipped@3.11.2", "--", "-c", s.code}, env},
 		}
 		// The first run of the variant pre-initializes it and caches the
 		// snapshot; the output check is that run.

@@ -7,13 +7,17 @@ import (
 	"math"
 	"os"
 	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
+	"github.com/wrun-dev/wrun/internal/component"
 	"github.com/wrun-dev/wrun/internal/home"
+	"github.com/wrun-dev/wrun/internal/printable"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 	"github.com/wrun-dev/wrun/registryclient"
 	"github.com/wrun-dev/wrun/wasi"
@@ -52,6 +56,10 @@ type Runtime struct {
 	// loadCache keeps what Load compiled and indexed (see loads).
 	loadsOnce sync.Once
 	loadCache loadCache
+
+	// compiles counts the modules handed to wazero's compiler (tests
+	// check that a refused module never reaches it).
+	compiles atomic.Int64
 }
 
 // variant tells a module compiled with wazero's termination checks from
@@ -214,9 +222,14 @@ func (r *Runtime) CompileFile(ctx context.Context, path string) (*Program, error
 	return r.Compile(ctx, path, wasm)
 }
 
-// Compile validates and compiles a core Wasm module. name identifies the
-// program in errors. It fails, wrapping ErrNotWasm, ErrComponent or
-// ErrInvalidModule, or with a *MissingImportError, before anything runs. A
+// Compile validates and compiles a core Wasm module, or a component that
+// wraps a WASI preview 1 command module with the wasi_snapshot_preview1
+// adapter (it compiles the wrapped module; see internal/component). name
+// identifies the program in errors. It fails, wrapping ErrNotWasm,
+// ErrComponent (any other component, with what kind it is and the WASI 0.2
+// interfaces it imports) or ErrInvalidModule, or with a
+// *MissingImportError naming every import nothing provides, before
+// anything is compiled. A
 // compile stopped by its context wraps ctx.Err() and one on a closed Runtime
 // wraps ErrClosed, neither of them ErrInvalidModule.
 //
@@ -229,11 +242,21 @@ func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Progr
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("compiling %s: %w", name, err)
 	}
+	if wasmbin.Sniff(wasm) == wasmbin.Component {
+		core, err := unwrapComponent(name, wasm)
+		if err != nil {
+			return nil, err
+		}
+		wasm = core
+	}
 	if err := checkHeader(name, wasm); err != nil {
 		return nil, err
 	}
 	if err := wasmbin.CheckCounts(wasm); err != nil { // before wazero decodes a count
 		return nil, fmt.Errorf("%s is %w: %w", name, ErrInvalidModule, err)
+	}
+	if err := r.precheckImports(name, wasm); err != nil { // before a compile that may take seconds
+		return nil, err
 	}
 	v := r.defaultVariant()
 	cm, err := r.compile(ctx, name, wasm, v)
@@ -262,6 +285,7 @@ func (r *Runtime) compile(ctx context.Context, name string, wasm []byte, v varia
 	if err != nil {
 		return nil, fmt.Errorf("compiling %s: %w", name, err)
 	}
+	r.compiles.Add(1)
 	cm, err := wz.CompileModule(experimental.WithCompilationWorkers(ctx, r.workers), wasm)
 	switch {
 	case r.closing.Err() != nil:
@@ -294,6 +318,113 @@ func checkHeader(name string, b []byte) error {
 		return fmt.Errorf("%s is %w: unknown binary version % x", name, ErrInvalidModule, b[4:8])
 	}
 }
+
+// maxMissingListed bounds the imports a missing-import error lists.
+const maxMissingListed = 10
+
+// precheckImports reads the import section of a core module (already
+// through CheckCounts) and refuses it, naming every import nothing
+// provides, before it is compiled: WASI preview 1 functions of the wasi
+// package, the preview 1 adapter's own functions (wasi/adapter.go) and
+// nothing else. The error is a *MissingImportError for the first, its
+// message extended with the others (at most maxMissingListed, then "and N
+// more"). A section it cannot decode is left to wazero's compile.
+func (r *Runtime) precheckImports(name string, wasm []byte) error {
+	m, err := wasmbin.Parse(wasm)
+	if err != nil {
+		return nil
+	}
+	sec := m.Section(wasmbin.SectionImport)
+	if sec == nil {
+		return nil
+	}
+	imports, err := wasmbin.DecodeImports(sec.Payload, sec.PayloadOffset)
+	if err != nil {
+		return nil
+	}
+	var first *MissingImportError
+	var missing []string
+	n := 0
+	for _, im := range imports {
+		if im.Kind == wasmbin.KindFunc && im.Module == wasiModule && r.wasi[im.Name] != nil {
+			continue
+		}
+		kind := map[wasmbin.ExternKind]string{wasmbin.KindFunc: "function", wasmbin.KindMemory: "memory",
+			wasmbin.KindTable: "table", wasmbin.KindGlobal: "global"}[im.Kind]
+		if kind == "" {
+			kind = "tag"
+		}
+		if first == nil {
+			first = &MissingImportError{Program: name, Module: im.Module, Name: im.Name, Kind: kind}
+		}
+		if n++; len(missing) < maxMissingListed {
+			missing = append(missing, fmt.Sprintf("%s %s", kind, printableImport(im.Module, im.Name)))
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	if n == 1 {
+		return first
+	}
+	more := ""
+	if n > len(missing) {
+		more = fmt.Sprintf(" and %d more", n-len(missing))
+	}
+	return fmt.Errorf("%w; %d imports are missing in all: %s%s", first, n, strings.Join(missing, ", "), more)
+}
+
+// printableImport quotes an import's module and name as Go strings, so
+// control characters from the binary are escaped.
+func printableImport(mod, name string) string {
+	const maxLen = 64
+	if len(mod) > maxLen {
+		mod = mod[:maxLen] + "..."
+	}
+	if len(name) > maxLen {
+		name = name[:maxLen] + "..."
+	}
+	return fmt.Sprintf("%q.%q", mod, name)
+}
+
+// unwrapComponent returns the WASI preview 1 module a p1-adapted command
+// component wraps, or refuses the component before anything is compiled,
+// saying which kind it is and which WASI 0.2 interfaces it imports.
+func unwrapComponent(name string, wasm []byte) ([]byte, error) {
+	c, err := component.Parse(wasm)
+	if err != nil {
+		return nil, fmt.Errorf("%s is %w that is %w: %w", name, ErrComponent, ErrInvalidModule, err)
+	}
+	s := component.Classify(c)
+	if s.Runnable() {
+		core, err := s.Core()
+		if err != nil {
+			return nil, fmt.Errorf("%s is %w that is %w: its main module: %w", name, ErrComponent, ErrInvalidModule, err)
+		}
+		return core, nil
+	}
+	msg := fmt.Sprintf("%s is %v: %s", name, ErrComponent, s.Describe())
+	if s.Why != "" && s.Roles != nil && slices.Contains(s.Roles, component.RoleMain) {
+		msg += " (it holds a WASI preview 1 module, but not in the adapter's shape: " + s.Why + ")"
+	} else if s.Why != "" && strings.HasPrefix(s.Why, "it uses") {
+		msg += " (" + s.Why + ")"
+	}
+	if imps := c.WASIImports(); len(imps) > 0 {
+		shown := imps[:min(len(imps), 24)]
+		msg += "; it imports " + strings.Join(printable.Strings(shown), ", ")
+		if n := len(imps) - len(shown); n > 0 {
+			msg += fmt.Sprintf(" and %d more", n)
+		}
+	}
+	return nil, &componentError{msg: msg + ". wazero runs core modules with WASI preview 1 only (it has no Component Model): wrun runs WASI preview 1 modules, and components that wrap one with the wasi_snapshot_preview1 adapter " +
+		"(wasm-tools component new --adapt, jco new --wasi-command, cargo component); run this one with a component runtime such as wasmtime, or build the program for wasm32-wasip1"}
+}
+
+// componentError is a refused component; it wraps ErrComponent.
+type componentError struct{ msg string }
+
+func (e *componentError) Error() string { return e.msg }
+func (e *componentError) Unwrap() error { return ErrComponent }
 
 // checkImports names the first import nothing provides, instead of letting
 // instantiation fail later with a less helpful message.

@@ -16,6 +16,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/component"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
@@ -179,7 +180,7 @@ func buildArtifact(p *bundle.Package, tmpDir string) (*artifact, error) {
 		}
 		if isComponent(p, m.Run.Wasm) {
 			cfg.OS = "wasip2"
-			cfg.Component = &wasmComponent{Exports: []string{}, Imports: []string{}}
+			cfg.Component = componentWorld(p, m.Run.Wasm)
 		}
 		c, err := jsonBlob(MediaTypeWasmConfig, cfg)
 		if err != nil {
@@ -297,6 +298,28 @@ func (a *artifact) wrunLayers(p *bundle.Package, entry map[string]bundle.Entry, 
 		return addTar("", rest)
 	}
 	return nil
+}
+
+// componentWorld is the config's component field for a component: the
+// names of its imports and exports (interfaces with versions, as
+// "wasi:cli/environment@0.2.0"), empty when the component cannot be read.
+func componentWorld(p *bundle.Package, name string) *wasmComponent {
+	wc := &wasmComponent{Exports: []string{}, Imports: []string{}}
+	b, err := p.ReadFile(name)
+	if err != nil {
+		return wc
+	}
+	c, err := component.Parse(b)
+	if err != nil {
+		return wc
+	}
+	for _, im := range c.Imports {
+		wc.Imports = append(wc.Imports, im.Name)
+	}
+	for _, e := range c.Exports {
+		wc.Exports = append(wc.Exports, e.Name)
+	}
+	return wc
 }
 
 // isComponent reports whether a package's wasm is a component (layer 1)

@@ -81,6 +81,7 @@ func Instantiate(ctx context.Context, r wazero.Runtime) (api.Closer, error) {
 			WithParameterNames(f.names...).
 			Export(f.name)
 	}
+	exportAdapter(b, h) // the preview 1 adapter's own functions (adapter.go)
 	return b.Instantiate(ctx)
 }
 
@@ -305,9 +306,11 @@ func (st *state) get(fd uint32) *fdEntry {
 // host file itself refuses as Linux does (EISDIR, ESPIPE).
 func (st *state) raw(fd uint32) *fdEntry {
 	if uint64(fd) < uint64(len(st.fds)) {
-		return st.fds[fd]
+		if e := st.fds[fd]; e != nil && e.path != badFdPath {
+			return e
+		}
 	}
-	return nil
+	return nil // a slot the adapter reserved is no fd to anything but adapter_close_badfd
 }
 
 // insert puts e in the lowest free slot and returns its fd.

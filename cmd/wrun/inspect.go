@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -12,8 +15,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/component"
 	"github.com/wrun-dev/wrun/internal/home"
 	"github.com/wrun-dev/wrun/internal/printable"
+	"github.com/wrun-dev/wrun/internal/wasmbin"
+	"github.com/wrun-dev/wrun/registryclient"
 )
 
 // inspectOptions are the flags of `wrun inspect`.
@@ -34,6 +40,8 @@ type inspectReport struct {
 	Files     []bundle.Entry   `json:"files,omitempty"`
 	Wasm      *bundle.WasmInfo `json:"wasm,omitempty"`
 	WasmPath  string           `json:"wasmPath,omitempty"`
+	// Component describes a wasm that is a component.
+	Component *componentReport `json:"component,omitempty"`
 }
 
 // signatureReport is what inspect established about a signature.
@@ -50,15 +58,19 @@ type signatureReport struct {
 func newInspectCmd(g *globalOptions) *cobra.Command {
 	o := &inspectOptions{}
 	cmd := &cobra.Command{
-		Use:   "inspect PATH [--json]",
+		Use:   "inspect PATH|REF [--json]",
 		Short: "Show a package's manifest, digest and entries, and its wasm's sections",
 		Long: `Show what PATH holds. For a package (a directory with wrun.toml or a bundle):
 the manifest, the content digest, the signature, the entries with sizes and
 the [run] wasm. For a .wasm: its sections, imports, exports, memories and
-metadata.`,
+metadata. A component also shows its world (imported and exported
+interfaces with versions), its core modules with sizes and roles, its
+nested components, and whether wrun runs it and why. REF, a package
+reference (example:hello@1.0.0) where no file PATH exists, is pulled as
+wrun run pulls it, and inspected.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := inspect(args[0])
+			r, err := inspectTarget(cmd.Context(), g, args[0])
 			if err != nil {
 				return err
 			}
@@ -75,9 +87,17 @@ metadata.`,
 	return cmd
 }
 
-func inspect(path string) (*inspectReport, error) {
+// inspectTarget inspects PATH, or, when no file PATH exists and it parses
+// as a package reference, the package it resolves to (pulled into the
+// cache as `wrun run REF` pulls it).
+func inspectTarget(ctx context.Context, g *globalOptions, path string) (*inspectReport, error) {
 	kind, err := bundle.DetectPath(path)
 	if err != nil {
+		if _, statErr := os.Lstat(path); g != nil && errors.Is(statErr, fs.ErrNotExist) {
+			if _, refErr := registryclient.ParseRef(path); refErr == nil {
+				return inspectRef(ctx, g, path)
+			}
+		}
 		return nil, err
 	}
 	r := &inspectReport{Path: path}
@@ -90,6 +110,7 @@ func inspect(path string) (*inspectReport, error) {
 			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		r.Digest, r.WasmPath = r.Wasm.Digest, path
+		r.Component = inspectComponent(b)
 		return r, nil
 	}
 	p, err := bundle.Load(path)
@@ -97,6 +118,28 @@ func inspect(path string) (*inspectReport, error) {
 		return nil, err
 	}
 	defer p.Close()
+	return inspectPackage(r, path, p)
+}
+
+// inspectRef pulls the package ref names and inspects it.
+func inspectRef(ctx context.Context, g *globalOptions, ref string) (*inspectReport, error) {
+	client, err := registryclient.New(g.registryOptions())
+	if err != nil {
+		return nil, err
+	}
+	res, err := client.Pull(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, p := range append([]*registryclient.Package{res.Root}, res.Deps...) {
+			p.Close()
+		}
+	}()
+	return inspectPackage(&inspectReport{Path: ref}, ref, res.Root.Package)
+}
+
+func inspectPackage(r *inspectReport, path string, p *bundle.Package) (*inspectReport, error) {
 	r.Manifest, r.Digest, r.Files = p.Manifest, p.Digest(), p.Files()
 	if s := p.Signature; s != nil {
 		r.Signed = true
@@ -114,6 +157,7 @@ func inspect(path string) (*inspectReport, error) {
 			return nil, fmt.Errorf("%s: %s: %w", path, w, err)
 		}
 		r.WasmPath = w
+		r.Component = inspectComponent(b)
 	}
 	return r, nil
 }
@@ -233,6 +277,7 @@ func printInspect(w io.Writer, r *inspectReport) {
 		fmt.Fprintf(tw, "  data segments\t%d\n", wi.Segments)
 	}
 	printMetadata(tw, wi.Metadata, "  ")
+	printComponent(tw, r.Component, "  ")
 }
 
 func printMetadata(w io.Writer, md *bundle.WasmMetadata, indent string) {
@@ -262,4 +307,128 @@ func orNone(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// componentReport is what `wrun inspect` shows of a component: its world,
+// its core modules with their roles, its nested components, and whether
+// wrun runs it and why.
+type componentReport struct {
+	Name        string             `json:"name,omitempty"`
+	Kind        string             `json:"kind"`
+	Runs        bool               `json:"runs"`
+	Why         string             `json:"why"`
+	Imports     []worldItem        `json:"imports"`
+	Exports     []worldItem        `json:"exports"`
+	CoreModules []coreModuleReport `json:"coreModules"`
+	Components  []*componentReport `json:"components,omitempty"`
+	Undecoded   []string           `json:"undecoded,omitempty"`
+	Error       string             `json:"error,omitempty"`
+}
+
+type worldItem struct {
+	Name      string `json:"name"`
+	Kind      string `json:"kind"`
+	Package   string `json:"package,omitempty"`
+	Interface string `json:"interface"`
+	Version   string `json:"version,omitempty"`
+}
+
+type coreModuleReport struct {
+	Index  int    `json:"index"`
+	Name   string `json:"name,omitempty"`
+	Role   string `json:"role,omitempty"`
+	Size   int    `json:"size"`
+	Offset int    `json:"offset"`
+}
+
+// inspectComponent describes b when it is a component, else nil.
+func inspectComponent(b []byte) *componentReport {
+	if wasmbin.Sniff(b) != wasmbin.Component {
+		return nil
+	}
+	c, err := component.Parse(b)
+	if err != nil {
+		return &componentReport{Kind: "malformed component", Why: "it is malformed: " + err.Error(), Error: err.Error()}
+	}
+	return componentInfo(c, true)
+}
+
+func componentInfo(c *component.Component, top bool) *componentReport {
+	s := component.Classify(c)
+	r := &componentReport{Name: c.Name, Kind: s.Describe(), Runs: top && s.Runnable(), Undecoded: c.Undecoded,
+		Imports: []worldItem{}, Exports: []worldItem{}, CoreModules: []coreModuleReport{}}
+	switch {
+	case !top:
+		r.Why = "a nested component: only the outermost runs"
+	case s.Runnable():
+		r.Why = "wrun runs its main module (core module " + fmt.Sprint(s.Main.Index) + ") on its own WASI preview 1, with the adapter's own functions; the adapter, shim and fixups modules are not needed"
+	default:
+		r.Why = "wazero has no Component Model, so wrun runs only WASI preview 1 commands wrapped by the wasi_snapshot_preview1 adapter"
+		if s.Why != "" {
+			r.Why += "; this is not one: " + s.Why
+		}
+	}
+	for _, list := range []struct {
+		in  []component.Extern
+		out *[]worldItem
+	}{{c.Imports, &r.Imports}, {c.Exports, &r.Exports}} {
+		for _, e := range list.in {
+			pkg, iface, ver := e.Interface()
+			*list.out = append(*list.out, worldItem{Name: e.Name, Kind: e.Kind, Package: pkg, Interface: iface, Version: ver})
+		}
+	}
+	for i, m := range c.Modules {
+		if m.Bytes == nil {
+			continue
+		}
+		r.CoreModules = append(r.CoreModules, coreModuleReport{Index: i, Name: m.Name, Role: s.Roles[i], Size: len(m.Bytes), Offset: m.Offset})
+	}
+	for _, sub := range c.Components {
+		r.Components = append(r.Components, componentInfo(sub, false))
+	}
+	return r
+}
+
+func printComponent(w io.Writer, r *componentReport, indent string) {
+	if r == nil {
+		return
+	}
+	runs := "no"
+	if r.Runs {
+		runs = "yes"
+	}
+	fmt.Fprintf(w, "%scomponent\t%s\n", indent, pr(r.Kind))
+	if r.Name != "" {
+		fmt.Fprintf(w, "%s  name\t%s\n", indent, pr(r.Name))
+	}
+	fmt.Fprintf(w, "%s  runs with wrun\t%s: %s\n", indent, runs, pr(r.Why))
+	for _, l := range []struct {
+		title string
+		items []worldItem
+	}{{"world imports", r.Imports}, {"world exports", r.Exports}} {
+		if len(l.items) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "%s  %s\n", indent, l.title)
+		for _, it := range l.items {
+			fmt.Fprintf(w, "%s    %s\t%s\n", indent, pr(it.Name), it.Kind)
+		}
+	}
+	if len(r.CoreModules) > 0 {
+		fmt.Fprintf(w, "%s  core modules\n", indent)
+		for _, m := range r.CoreModules {
+			role := m.Role
+			if role == "" {
+				role = "-"
+			}
+			fmt.Fprintf(w, "%s    %d\t%s\t%s\t@%d\t%s\n", indent, m.Index, role, humanize.Bytes(uint64(m.Size)), m.Offset, pr(m.Name))
+		}
+	}
+	for _, u := range r.Undecoded {
+		fmt.Fprintf(w, "%s  not decoded\t%s\n", indent, pr(u))
+	}
+	for i, sub := range r.Components {
+		fmt.Fprintf(w, "%s  nested component %d\n", indent, i)
+		printComponent(w, sub, indent+"    ")
+	}
 }

@@ -94,6 +94,10 @@ bench: testdata tools python-build $(WRUN)
 	$(GO) build -o $(BUILD)/wrunbench ./internal/cmd/wrunbench
 	WRUN_TESTDATA=$(TESTDATA) WRUN_TOOLS=$(TOOLS) WRUN_PYTHON_RUNTIME="$$(cat $(PYTHON_PATH))" $(BUILD)/wrunbench -wrun $(WRUN) -wazero $(TOOLS)/wazero \
 		-testdata $(TESTDATA) -only "$(BENCH)"
+	@if [ -z "$(BENCH)" ] || [ "$(BENCH)" = serve ]; then \
+		WRUN_TESTDATA=$(TESTDATA) WRUN_PYTHON_RUNTIME="$$(cat $(PYTHON_PATH))" $(GO) test ./serve/ -run '^$$' -bench 'ServeStatic' -benchtime 3000x; \
+		WRUN_TESTDATA=$(TESTDATA) WRUN_PYTHON_RUNTIME="$$(cat $(PYTHON_PATH))" $(GO) test ./serve/ -run '^$$' -bench 'ServePython' -benchtime 200x; \
+	fi
 
 lint: $(TOOLS)/staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

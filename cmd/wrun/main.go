@@ -17,8 +17,31 @@ const interruptGrace = 3 * time.Second
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
+	var t *tracer
+	if traceEnabled(os.Getenv("WRUN_TRACE")) {
+		ctx, t = withTracer(ctx)
+		traceGoInit(t)
+	}
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "server" {
+		g := &globalOptions{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr}
+		signal.Stop(sigs)
+		cmd := newServerCmd(g)
+		cmd.SetArgs(args[1:])
+		cmd.SilenceErrors, cmd.SilenceUsage = true, true
+		if err := cmd.ExecuteContext(ctx); err != nil {
+			fmt.Fprintf(os.Stderr, "wrun: %v\n", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	// A warm server of this build, when one answers, runs the command.
+	if code, ok := runWarm(ctx, args, sigs); ok {
+		t.print(os.Stderr, "total")
+		os.Exit(code)
+	}
 	go func() {
 		<-sigs
 		cancel()
@@ -29,5 +52,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "wrun: interrupted")
 		os.Exit(exitInterrupted)
 	}()
-	os.Exit(execute(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	code := execute(ctx, args, os.Stdin, os.Stdout, os.Stderr)
+	t.print(os.Stderr, "in process, total")
+	os.Exit(code)
 }

@@ -116,6 +116,7 @@ reference (host/repo:tag), a package directory, a bundle file or a .wasm file.
 		newWasmCmd(g),
 		newPythonCmd(g),
 		newServeCmd(g),
+		newServerCmd(g),
 		// One line per command; each command lives in its own file.
 	)
 	return root

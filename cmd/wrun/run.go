@@ -205,7 +205,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 	cancellable := o.timeout > 0
 	cfg = cfg.WithCloseOnContextDone(cancellable)
 	rc = rc.WithCancellation(cancellable)
-	rt, err := wrun.New(ctx, cfg)
+	rt, closeRT, err := openRuntime(ctx, g, o, cfg) // in a warm server, a kept one
 	if err != nil {
 		return err
 	}
@@ -216,22 +216,30 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 	abandoned := false
 	defer func() {
 		if !abandoned {
-			rt.Close(context.WithoutCancel(ctx))
+			closeRT()
 		}
 	}()
 
 	var run func(context.Context, wrun.RunConfig) error
+	compiled := traceCompileProbe(ctx)
 	if !test && isProgramFile(target) {
-		prog, err := rt.CompileFile(ctx, target)
+		prog, closeProg, err := compileProgram(ctx, rt, target)
 		if err != nil {
 			return err
 		}
+		defer func() {
+			if !abandoned {
+				closeProg()
+			}
+		}()
+		traceMark(ctx, "read + compile", compiled())
 		run = prog.Run
 	} else {
 		pkg, err := rt.Load(ctx, target)
 		if err != nil {
 			return err
 		}
+		traceMark(ctx, "load: resolve, verify, compile", compiled())
 		defer func() {
 			if !abandoned {
 				pkg.Close(context.WithoutCancel(ctx))
@@ -261,6 +269,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 			return fmt.Errorf("%s %w", target, errInterrupted)
 		}
 	}
+	traceMark(ctx, "instantiate + run")
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) && o.timeout > 0:
 		return fmt.Errorf("%s timed out after %s", target, o.timeout)

@@ -1,0 +1,213 @@
+// Package warm is the protocol of wrun's per-user warm process: a server
+// that keeps compiled modules and loaded packages in memory, listening on a
+// Unix socket in a 0700 directory under WRUN_HOME, and a client that hands
+// it a `wrun run` invocation (argv, environment, stdio and working
+// directory as file descriptors) and waits for the exit code.
+//
+// The package knows nothing of the command line: the server calls a
+// Handler with what the client sent. Every failure on the client's side
+// before the server says the invocation started is ErrFallback, and the
+// caller runs the invocation in its own process instead.
+//
+// The boundary is the socket: its directory is 0700 and owned by the user,
+// and the server refuses a peer whose uid (SO_PEERCRED) is not its own, or
+// which lives in another user or mount namespace (where the same paths name
+// other files).
+package warm
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// Proto is the protocol version. A server answers a client of another
+// version with ReasonProto, and the client falls back.
+const Proto = 1
+
+// Ops a client may ask for in its Hello.
+const (
+	OpRun    = "run"
+	OpStatus = "status"
+	OpStop   = "stop"
+)
+
+// Reasons a server gives for refusing a Hello.
+const (
+	ReasonProto = "protocol" // another protocol version
+	ReasonBuild = "build"    // another wrun build
+	ReasonBusy  = "busy"     // a run is in progress
+	ReasonPeer  = "peer"     // another user or namespace
+	ReasonLimit = "limits"   // the client has a tighter resource limit
+)
+
+// Hello is a client's first frame.
+type Hello struct {
+	Proto int    `json:"proto"`
+	Build string `json:"build"`
+	Op    string `json:"op"`
+	// Limits are the client's soft resource limits (Limits): a run in
+	// process would be subject to them, so a server with a looser one
+	// refuses the run (ReasonLimits).
+	Limits map[string]uint64 `json:"limits,omitempty"`
+}
+
+// HelloReply is the server's answer to a Hello. OK false carries a Reason.
+type HelloReply struct {
+	OK     bool    `json:"ok"`
+	Reason string  `json:"reason,omitempty"`
+	Detail string  `json:"detail,omitempty"`
+	Status *Status `json:"status,omitempty"` // OpStatus
+}
+
+// Status describes a running server.
+type Status struct {
+	PID      int    `json:"pid"`
+	Build    string `json:"build"`
+	Started  string `json:"started"`  // RFC 3339
+	Served   int64  `json:"served"`   // runs served
+	Runtimes int    `json:"runtimes"` // runtimes kept, one per configuration
+}
+
+// Request is the invocation, sent after an OK HelloReply with the file
+// descriptors stdin, stdout, stderr and the working directory attached.
+type Request struct {
+	Args []string `json:"args"` // without argv[0]
+	Env  []string `json:"env"`  // os.Environ() of the client
+	// Umask is the client's: files a guest creates in a mount get the
+	// permissions they would in process.
+	Umask int `json:"umask"`
+}
+
+// Event is a frame the server sends after a Request: Started once the
+// request was taken (past it the client cannot fall back), then Exit with
+// the code.
+type Event struct {
+	Started bool `json:"started,omitempty"`
+	Exit    *int `json:"exit,omitempty"`
+}
+
+// Control is a frame a client sends during a run.
+type Control struct {
+	Cancel bool `json:"cancel,omitempty"` // SIGINT or SIGTERM
+}
+
+// numFDs is how many descriptors a Request carries.
+const numFDs = 4
+
+// maxFrame bounds a frame; an environment larger than that runs in process.
+const maxFrame = 4 << 20
+
+// ErrFallback wraps every failure that leaves the invocation to the
+// client's own process: no server, another build, a busy server, a
+// protocol error before the run started.
+var ErrFallback = errors.New("warm server not used")
+
+// Dir is the server's directory under the data directory of WRUN_HOME.
+func Dir(data string) string { return filepath.Join(data, "server") }
+
+// SocketPath is the server's socket in dir.
+func SocketPath(dir string) string { return filepath.Join(dir, "sock") }
+
+// LogPath is the server's log in dir.
+func LogPath(dir string) string { return filepath.Join(dir, "server.log") }
+
+// maxSocketPath is the longest path a sockaddr_un holds.
+const maxSocketPath = 107
+
+// writeFrame writes v as one frame, with fds attached when given.
+func writeFrame(c *net.UnixConn, v any, fds ...int) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(b) > maxFrame {
+		return fmt.Errorf("frame of %d bytes is over the %d-byte limit", len(b), maxFrame)
+	}
+	msg := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(b)), uint32(len(b)))
+	msg = append(msg, b...)
+	var oob []byte
+	if len(fds) > 0 {
+		oob = syscall.UnixRights(fds...)
+	}
+	n, _, err := c.WriteMsgUnix(msg, oob, nil)
+	if err == nil && n != len(msg) {
+		err = io.ErrShortWrite
+	}
+	return err
+}
+
+// readFrame reads one frame into v; with wantFDs > 0 it also receives
+// exactly that many descriptors, which the caller then owns.
+func readFrame(c *net.UnixConn, v any, wantFDs int) ([]*os.File, error) {
+	var hdr [4]byte
+	oob := make([]byte, syscall.CmsgSpace(4*numFDs))
+	n, oobn, _, _, err := c.ReadMsgUnix(hdr[:], oob)
+	if err != nil {
+		return nil, err
+	}
+	files, ferr := parseFDs(oob[:oobn])
+	fail := func(err error) ([]*os.File, error) {
+		closeAll(files)
+		return nil, err
+	}
+	if ferr != nil {
+		return fail(ferr)
+	}
+	if len(files) != wantFDs {
+		return fail(fmt.Errorf("frame carries %d file descriptors, want %d", len(files), wantFDs))
+	}
+	if n < 4 {
+		if _, err := io.ReadFull(c, hdr[n:]); err != nil {
+			return fail(err)
+		}
+	}
+	size := binary.BigEndian.Uint32(hdr[:])
+	if size > maxFrame {
+		return fail(fmt.Errorf("frame of %d bytes is over the %d-byte limit", size, maxFrame))
+	}
+	b := make([]byte, size)
+	if _, err := io.ReadFull(c, b); err != nil {
+		return fail(err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fail(fmt.Errorf("malformed frame: %w", err))
+	}
+	return files, nil
+}
+
+// parseFDs turns the SCM_RIGHTS messages in oob into files.
+func parseFDs(oob []byte) ([]*os.File, error) {
+	if len(oob) == 0 {
+		return nil, nil
+	}
+	msgs, err := syscall.ParseSocketControlMessage(oob)
+	if err != nil {
+		return nil, err
+	}
+	var files []*os.File
+	for i := range msgs {
+		fds, err := syscall.ParseUnixRights(&msgs[i])
+		if err != nil {
+			closeAll(files)
+			return nil, err
+		}
+		for _, fd := range fds {
+			syscall.CloseOnExec(fd)
+			files = append(files, os.NewFile(uintptr(fd), fmt.Sprintf("fd%d", len(files))))
+		}
+	}
+	return files, nil
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -31,40 +33,47 @@ Wasm OCI artifact that other Wasm tools pull; any other as a wrun package.`,
 			if len(args) == 1 {
 				src = args[0]
 			}
-			opts := g.registryOptions()
-			if o.sign != "" {
-				b, err := os.ReadFile(o.sign)
-				if err != nil {
-					return fmt.Errorf("--sign: %w", err)
-				}
-				if opts.SignKey, err = bundle.ParsePrivateKey(b); err != nil {
-					return fmt.Errorf("--sign %s: %w", o.sign, err)
-				}
-			}
-			pkg, err := bundle.Load(src)
-			if err != nil {
-				return err
-			}
-			defer pkg.Close()
-			if opts.SignKey != nil {
-				// --sign wins over a signature a bundle already carries.
-				if err := bundle.Sign(pkg, opts.SignKey); err != nil {
-					return fmt.Errorf("--sign %s: %w", o.sign, err)
-				}
-			}
-			client, err := registryclient.New(opts)
-			if err != nil {
-				return err
-			}
-			desc, err := client.Publish(cmd.Context(), pkg)
-			if err != nil {
-				return err
-			}
-			m := pkg.Manifest.Package
-			fmt.Fprintf(cmd.OutOrStdout(), "published %s@%s\ncontent %s\nmanifest %s\n", m.Name, m.Version, pkg.Digest(), desc.Digest)
-			return nil
+			return publishSource(cmd.Context(), g, src, o.sign, cmd.OutOrStdout())
 		},
 	}
 	cmd.Flags().StringVar(&o.sign, "sign", "", "sign the release with this ed25519 key (wrun key generate), replacing a bundle's own signature")
 	return cmd
+}
+
+// publishSource publishes the package directory or bundle file src to its
+// registry, signed with the ed25519 key in the file sign unless sign is "",
+// and prints what it published to out.
+func publishSource(ctx context.Context, g *globalOptions, src, sign string, out io.Writer) error {
+	opts := g.registryOptions()
+	if sign != "" {
+		b, err := os.ReadFile(sign)
+		if err != nil {
+			return fmt.Errorf("--sign: %w", err)
+		}
+		if opts.SignKey, err = bundle.ParsePrivateKey(b); err != nil {
+			return fmt.Errorf("--sign %s: %w", sign, err)
+		}
+	}
+	pkg, err := bundle.Load(src)
+	if err != nil {
+		return err
+	}
+	defer pkg.Close()
+	if opts.SignKey != nil {
+		// --sign wins over a signature a bundle already carries.
+		if err := bundle.Sign(pkg, opts.SignKey); err != nil {
+			return fmt.Errorf("--sign %s: %w", sign, err)
+		}
+	}
+	client, err := registryclient.New(opts)
+	if err != nil {
+		return err
+	}
+	desc, err := client.Publish(ctx, pkg)
+	if err != nil {
+		return err
+	}
+	m := pkg.Manifest.Package
+	fmt.Fprintf(out, "published %s@%s\ncontent %s\nmanifest %s\n", m.Name, m.Version, pkg.Digest(), desc.Digest)
+	return nil
 }

@@ -50,6 +50,8 @@ func main() {
 		{"memory", o.memoryBench},
 		{"python", o.pythonBench},
 		{"pythonpreinit", o.pythonPreinitBench},
+		{"pytest", o.pytestBench},
+		{"startup", o.startupBench},
 		{"service", o.serviceBench},
 		{"wasi", func(w io.Writer) error {
 			return goBenchN(w, "WASI preview 1 host calls: wrun's layer (package wasi) vs wazero's own, same vfs mounts (a host dir at /data); median of 7", "./internal/wasibench", "BenchmarkWASI", "20x", 7)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/internal/home"
+	"github.com/wrun-dev/wrun/internal/printable"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 	"github.com/wrun-dev/wrun/preinit"
 	"github.com/wrun-dev/wrun/registryclient"
@@ -268,17 +269,50 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 		p.prog, p.release = c.prog, c.release
 		return p, nil
 	}
-	wasm, err := readWasm(exe)
+	env := p.initEnv()
+	compile := func() (*Program, error) {
+		wasm, err := readWasm(exe)
+		if err != nil {
+			return nil, err
+		}
+		if wasm, err = r.preinit(ctx, exe, wasm, p.layers, origins, env); err != nil {
+			return nil, err
+		}
+		return r.Compile(ctx, exe.Label(), wasm)
+	}
+	sum, ok := fileSum(exe.Package, exe.Manifest.Run.Wasm)
+	if !ok {
+		if p.prog, err = compile(); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
+	// The snapshot is a function of the inputs its cache is keyed by: a
+	// Load with the same inputs uses the program compiled from it (a warm
+	// `wrun server` skips reading, and wazero's decoding of, the snapshot).
+	p.prog, p.release, err = r.loads().program(ctx, progKey{exe.Label(), preinitKey(exe, sum, origins, env)}, compile)
 	if err != nil {
 		return nil, err
 	}
-	if wasm, err = r.preinit(ctx, exe, wasm, p.layers, origins); err != nil {
-		return nil, err
-	}
-	if p.prog, err = r.Compile(ctx, exe.Label(), wasm); err != nil {
-		return nil, err
-	}
 	return p, nil
+}
+
+// preinitKey names the pre-initialized program of exe in the load cache:
+// everything its snapshot depends on (see preinit) — a superset of the
+// snapshot cache's key, as it names every layer's origin.
+func preinitKey(exe *registryclient.Package, wasm bundle.Digest, origins map[string][]string, env []string) bundle.Digest {
+	pre := exe.Manifest.Preinit
+	in := []string{"preinit", "wasm " + wasm.String(), "package " + exe.Digest().String(), "init " + pre.Init}
+	for _, g := range slices.Sorted(maps.Keys(origins)) {
+		for _, o := range origins[g] {
+			in = append(in, "mount "+g+" "+o)
+		}
+	}
+	in = append(in, "mounts "+strings.Join(pre.Mounts, ","))
+	for _, e := range env {
+		in = append(in, "env "+e)
+	}
+	return bundle.SumBytes([]byte(strings.Join(in, "\n")))
 }
 
 // executable is the package whose wasm runs: the root, or the runtime it
@@ -564,14 +598,29 @@ func expandEnv(base, env map[string]string) map[string]string {
 	return out
 }
 
+// initEnv is the environment a pre-initialization of p's runtime runs
+// with: p's [run] env (the runtime's with the app's over it, as a run gets
+// it, so that an app can name what its runtime's init should load, e.g.
+// WRUN_PYTHON_PRELOAD and PYTHONPATH for python:cpython-preinit), and its
+// [run] cwd as PWD, as a run conveys it.
+func (p *Package) initEnv() []string {
+	env := maps.Clone(p.env)
+	if _, ok := env["PWD"]; !ok && p.cwd != "" {
+		env["PWD"] = p.cwd
+	}
+	return envList(env)
+}
+
 // preinit pre-initializes a package that declares [preinit] but still
 // exports its init function (it ships no snapshot), caching the result by
 // everything the init can observe: the wasm, the package it comes from,
 // every layer mounted for it (guest path, and the digest and directory of
 // each package whose files it holds: an app's files, not only the
-// runtime's), its environment and the init's name. origins gives, for each
-// guest path of layers, what its layers hold.
-func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm []byte, layers []vfs.Mount, origins map[string][]string) ([]byte, error) {
+// runtime's), its environment env (the app's [run] env over the runtime's,
+// see initEnv: part of the key) and the init's name. origins gives, for
+// each guest path of layers, what its layers hold. A failed init's error
+// ends with the last line it wrote on stderr (printable characters only).
+func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm []byte, layers []vfs.Mount, origins map[string][]string, env []string) ([]byte, error) {
 	pre := exe.Manifest.Preinit
 	initFunc := orDefault(pre.Init, preinit.DefaultInitFunc)
 	pending, err := exportsFunc(wasm, initFunc)
@@ -602,16 +651,45 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 		return nil, fmt.Errorf("%s: pre-initializing: %w", exe.Label(), err)
 	}
 	defer release()
+	var stderr tailWriter
 	out, _, err := preinit.Cached(ctx, dirs.Snapshots(), wasm, strings.Join(inputs, "\n"), preinit.Options{
 		InitFunc: initFunc, Mounts: mounts, CompilationCache: r.cache,
-		Env: envList(exe.Manifest.Run.Env), AllowRandom: true,
+		Env: env, AllowRandom: true, Stderr: &stderr,
 		Timeout: r.cfg.preinitTimeout, MaxMemoryBytes: uint64(r.cfg.preinitMaxPages) * pageSize,
 		FSLimits: NewRunConfig().limits(), // a run's defaults: the init is a registry package's code
 	})
 	if err != nil {
+		if last := stderr.lastLine(); last != "" {
+			return nil, fmt.Errorf("%s: pre-initializing: %w; the init's last words: %s", exe.Name(), err, last)
+		}
 		return nil, fmt.Errorf("%s: pre-initializing: %w", exe.Name(), err)
 	}
 	return out, nil
+}
+
+// tailWriter keeps the last maxTail bytes written to it: the end of an
+// init's stderr, for its error.
+type tailWriter struct{ b []byte }
+
+const maxTail = 4096
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	if len(w.b) > maxTail {
+		w.b = append(w.b[:0], w.b[len(w.b)-maxTail:]...)
+	}
+	return len(p), nil
+}
+
+// lastLine is the last non-empty line written, printable and at most 1,000
+// bytes.
+func (w *tailWriter) lastLine() string {
+	lines := strings.Split(strings.TrimRight(string(w.b), "\r\n\t "), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if len(last) > 1000 {
+		last = strings.ToValidUTF8(last[:1000], "") + "..."
+	}
+	return printable.String(last)
 }
 
 // assetLayer opens the directory from of a package as a read-only layer:

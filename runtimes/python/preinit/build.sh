@@ -92,7 +92,7 @@ done
 # The main manifest with the variant's name, wasm and [preinit].
 sed -e 's/^name = "python:cpython"$/name = "python:cpython-preinit"/' \
 	-e 's/^wasm = "module.wasm"$/wasm = "module-preinit.wasm"/' \
-	-e 's/^description = "CPython \([^ ]*\) /description = "CPython \1, pre-initialized variant (interpreter started and json, re, dataclasses, pathlib, zlib, decimal, datetime, collections, typing imported by its wizer.initialize; hash seed fixed to 0), /' \
+	-e 's/^description = "CPython \([^ ]*\) /description = "CPython \1, pre-initialized variant (interpreter started and json, re, dataclasses, pathlib, zlib, decimal, datetime, collections, typing imported by its wizer.initialize, then the modules an app names in its [run] env WRUN_PYTHON_PRELOAD; hash seed fixed to 0), /' \
 	"$main/wrun.toml" >"$tmp/wrun.toml"
 grep -q '^name = "python:cpython-preinit"$' "$tmp/wrun.toml" &&
 	grep -q '^wasm = "module-preinit.wasm"$' "$tmp/wrun.toml" ||

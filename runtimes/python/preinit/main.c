@@ -8,17 +8,27 @@
 //   - Py_InitializeFromConfig with home /usr/local, a fixed hash seed (0,
 //     as PYTHONHASHSEED=0: a random seed would be baked into every
 //     instance), no user site directory, no argv parsing;
-//   - imports json, re, dataclasses, pathlib, zlib, decimal, datetime,
-//     collections, typing and every module named in WRUN_PYTHON_PRELOAD
-//     (comma-separated); nothing that seeds from urandom at import (random);
+//   - in $PWD when the init's environment sets it (wrun gives the init the
+//     app's [run] env and cwd), imports json, re, dataclasses, pathlib, zlib,
+//     decimal, datetime, collections, typing and then every module named in
+//     WRUN_PYTHON_PRELOAD (comma- or space-separated, in order), with the
+//     init's PYTHONPATH on sys.path, writing no bytecode and with no
+//     PYTHONPYCACHEPREFIX (the init's mounts are thrown away and the run's
+//     bytecode cache is not mounted: in-tree __pycache__ only); a named
+//     module that fails to import fails the init: a traceback, then one
+//     line naming the module; afterwards sys.path loses the PYTHONPATH
+//     entries again (the run puts its own back) and the working directory
+//     is "/" again;
 //   - compiles the small Python function main calls to refresh the state
 //     that belongs to the run, not to the snapshot;
 //   - forgets the C environment (wasi-libc reads it again at _start).
 //
 // main (exported as _start by wasi-libc) runs the init first when the module
 // was not pre-initialized, then: refreshes os.environ from the real
-// environment, sys.path[0] and PYTHONPATH, the importers' caches and the
-// line buffering of a terminal stdout; sets sys.argv; and runs
+// environment, sys.path[0] and PYTHONPATH, the importers' caches, the
+// bytecode settings, the line buffering of a terminal stdout, and the state
+// of random and tempfile if the init imported them (reseeded from the run's
+// entropy, as their import would); sets sys.argv; and runs
 //   -c CODE [ARG...]     the code, sys.argv = ['-c', ARG...]
 //   -m MODULE [ARG...]   runpy._run_module_as_main, like python -m
 //   SCRIPT [ARG...]      the file ('-' reads the program from stdin)
@@ -74,14 +84,17 @@ static const char refresh_src[] =
 	"    posix.environ.clear()\n"
 	"    posix.environ.update(environ)\n"
 	"    paths = [] if path0 is None else [path0]\n"
-	"    pp = os.environ.get('PYTHONPATH')\n"
-	"    if pp:\n"
-	"        paths += [p for p in pp.split(os.pathsep) if p]\n"
-	"    sys.path[0:0] = paths\n"
+	"    sys.path[0:0] = paths + _wrun_pythonpath()\n"
 	"    sys.pycache_prefix = os.environ.get('PYTHONPYCACHEPREFIX') or None\n"
-	"    if dont_write_bytecode or os.environ.get('PYTHONDONTWRITEBYTECODE'):\n"
-	"        sys.dont_write_bytecode = True\n"
+	"    sys.dont_write_bytecode = bool(dont_write_bytecode or os.environ.get('PYTHONDONTWRITEBYTECODE'))\n"
 	"    importlib.invalidate_caches()\n"
+	"    # State an import seeded from urandom, made at init: new for each run.\n"
+	"    r = sys.modules.get('random')\n"
+	"    if r is not None and hasattr(r, '_inst'):\n"
+	"        r._inst.seed()\n"
+	"    t = sys.modules.get('tempfile')\n"
+	"    if t is not None and hasattr(t, '_name_sequence'):\n"
+	"        t._name_sequence = None\n"
 	"    if unbuffered or os.environ.get('PYTHONUNBUFFERED'):\n"
 	"        sys.stdout.reconfigure(write_through=True)\n"
 	"        sys.stderr.reconfigure(write_through=True)\n"
@@ -92,6 +105,44 @@ static const char refresh_src[] =
 	"        __main__.__file__ = main_file\n"
 	"        __main__.__cached__ = None\n"
 	"        __main__.__loader__ = importlib.machinery.SourceFileLoader('__main__', main_file)\n"
+	"\n"
+	"def _wrun_pythonpath():\n"
+	"    # PYTHONPATH's entries as Py_Initialize puts them on sys.path:\n"
+	"    # absolute (against the working directory; an empty entry is the\n"
+	"    # working directory), each once.\n"
+	"    import os\n"
+	"    out = []\n"
+	"    pp = os.environ.get('PYTHONPATH')\n"
+	"    for p in pp.split(os.pathsep) if pp else ():\n"
+	"        p = os.path.abspath(p)\n"
+	"        if p not in out:\n"
+	"            out.append(p)\n"
+	"    return out\n"
+	"\n"
+	"def _wrun_preload(std, extra):\n"
+	"    # The init's imports: std (the runtime's), then the app's (named by\n"
+	"    # WRUN_PYTHON_PRELOAD). Returns None, or a one-line message after\n"
+	"    # printing the traceback of the import that failed.\n"
+	"    import importlib, os, sys, traceback\n"
+	"    sys.dont_write_bytecode = True\n"
+	"    sys.pycache_prefix = None\n"
+	"    for name in std:\n"
+	"        importlib.import_module(name)\n"
+	"    for name in extra.replace(',', ' ').split():\n"
+	"        try:\n"
+	"            importlib.import_module(name)\n"
+	"        except BaseException as e:\n"
+	"            traceback.print_exc()\n"
+	"            sys.stderr.flush()\n"
+	"            return ('cannot import %s, named in WRUN_PYTHON_PRELOAD, at initialization: %s: %s; '\n"
+	"                    'remove it from WRUN_PYTHON_PRELOAD or make it importable without what only a run has '\n"
+	"                    '(its arguments, --env variables, --mount directories)' % (name, type(e).__name__, e))\n"
+	"    # The run puts its own PYTHONPATH back (_wrun_refresh).\n"
+	"    pp = _wrun_pythonpath()\n"
+	"    while sys.path and sys.path[0] in pp:\n"
+	"        del sys.path[0]\n"
+	"    sys.dont_write_bytecode = False\n"
+	"    return None\n"
 	"\n"
 	"def _wrun_finish(_kept=frozenset()):\n"
 	"    # Finalization as a program sees it; returns 120 if a flush fails.\n"
@@ -125,15 +176,7 @@ static void fail(const char *what) {
 	exit(1);
 }
 
-static void import_or_fail(const char *name) {
-	PyObject *m = PyImport_ImportModule(name);
-	if (!m) {
-		PyErr_Print();
-		fprintf(stderr, "python:cpython-preinit: cannot import %s at initialization\n", name);
-		exit(1);
-	}
-	Py_DECREF(m);
-}
+static void chdir_pwd(void);
 
 static void init_interpreter(void) {
 	PyConfig config;
@@ -154,17 +197,8 @@ static void init_interpreter(void) {
 		Py_ExitStatusException(status);
 	}
 
-	for (size_t i = 0; i < sizeof preload / sizeof preload[0]; i++) {
-		import_or_fail(preload[i]);
-	}
-	const char *extra = getenv("WRUN_PYTHON_PRELOAD");
-	if (extra && *extra) {
-		char *list = strdup(extra);
-		for (char *save = NULL, *name = strtok_r(list, ", ", &save); name; name = strtok_r(NULL, ", ", &save)) {
-			import_or_fail(name);
-		}
-		free(list);
-	}
+	// The app's [run] cwd, for modules that look at it when imported.
+	chdir_pwd();
 
 	PyObject *globals = PyDict_New();
 	if (!globals || PyDict_SetItemString(globals, "__builtins__", PyEval_GetBuiltins()) < 0) {
@@ -185,6 +219,28 @@ static void init_interpreter(void) {
 		fail("no finish function");
 	}
 	Py_INCREF(finish);
+
+	PyObject *std = PyTuple_New(sizeof preload / sizeof preload[0]);
+	for (size_t i = 0; std && i < sizeof preload / sizeof preload[0]; i++) {
+		PyTuple_SET_ITEM(std, i, PyUnicode_FromString(preload[i]));
+	}
+	const char *extra = getenv("WRUN_PYTHON_PRELOAD");
+	PyObject *load = PyDict_GetItemString(globals, "_wrun_preload");
+	r = std && load ? PyObject_CallFunction(load, "Os", std, extra ? extra : "") : NULL;
+	Py_XDECREF(std);
+	if (!r) {
+		fail("cannot import the modules of the snapshot");
+	}
+	if (r != Py_None) {
+		const char *msg = PyUnicode_AsUTF8(r);
+		fprintf(stderr, "python:cpython-preinit: %s\n", msg ? msg : "cannot import a module named in WRUN_PYTHON_PRELOAD");
+		exit(1);
+	}
+	Py_DECREF(r);
+	if (chdir("/") != 0) {
+		fail("cannot return to / after the init's imports");
+	}
+
 	// The modules of the snapshot are left alone at exit, and its objects
 	// are out of the collector's way.
 	r = PyRun_String("import atexit, gc, sys\n"

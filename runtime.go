@@ -258,17 +258,21 @@ func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Progr
 	if err := r.precheckImports(name, wasm); err != nil { // before a compile that may take seconds
 		return nil, err
 	}
+	img, code := splitImage(wasm) // without its data segments when its memory starts from an image (cowimage.go)
 	v := r.defaultVariant()
-	cm, err := r.compile(ctx, name, wasm, v)
+	cm, err := r.compile(ctx, name, code, v)
 	if err != nil {
+		img.Close()
 		return nil, err
 	}
 	if err := r.checkImports(name, cm); err != nil {
 		cm.Close(ctx)
+		img.Close()
 		return nil, err
 	}
-	p := &Program{name: name, rt: r, wasm: slices.Clone(wasm), def: cm, minPages: minPages(wasm, cm)}
+	p := &Program{name: name, rt: r, wasm: slices.Clone(code), def: cm, minPages: minPages(wasm, cm)}
 	p.closing, p.stop = context.WithCancel(r.closing)
+	p.adoptImage(img)
 	p.cm[v].Store(&compiledModule{cm})
 	return p, nil
 }

@@ -19,6 +19,14 @@
 // faults. wazero's own stops (CloseOnContextDone, proc_exit) free the memory
 // only once the guest has stopped.
 //
+// A module whose memory starts from data segments can instead start from an
+// Image (NewImage, NewWithImage): the memory's initial contents, made once
+// in a sealed memfd and mapped MAP_PRIVATE|MAP_FIXED over the start of each
+// memory's reservation, so that memories share its pages until they write
+// them (copy-on-write) and nothing is copied at instantiation. wazero
+// neither zeroes nor copies anything into the memory the allocator returns:
+// with the module's data segments removed, the image is what it starts as.
+//
 // Where mmap is not available (a build for a system that is not unix), or
 // the reservation fails (a 32-bit address space), memories fall back to a
 // slice that grows by copying, as wazero's own does; the cap holds either way.

@@ -15,6 +15,8 @@ const PageSize = 64 << 10
 type Allocator struct {
 	limit   uint64 // bytes; 0: no cap
 	refused atomic.Bool
+	image   *Image      // the first memory's initial contents, or nil
+	imaged  atomic.Bool // the image went to a memory
 
 	mu      sync.Mutex
 	holds   int       // Hold calls not yet released
@@ -28,6 +30,17 @@ var _ experimental.MemoryAllocator = (*Allocator)(nil)
 // module's own maximum. A limit of 0 means no cap beyond the module's.
 func New(limit uint64) *Allocator {
 	return &Allocator{limit: limit / PageSize * PageSize}
+}
+
+// NewWithImage is New for a module whose memory starts as img (whose data
+// segments were applied to img, and removed from the module): the first
+// memory allocated, the module's own, maps img copy-on-write instead of
+// starting zero. The caller holds img.Acquire until that memory exists, and
+// the memory's initial size covers img (its Bounds).
+func NewWithImage(limit uint64, img *Image) *Allocator {
+	a := New(limit)
+	a.image = img
+	return a
 }
 
 // Hold keeps every memory of a mapped in its address space until release is
@@ -85,10 +98,17 @@ func (a *Allocator) Allocate(capBytes, maxBytes uint64) experimental.LinearMemor
 		limit = a.limit
 	}
 	limit = max(limit, capBytes)
-	if m := newMapped(a, limit); m != nil {
+	var img *Image
+	if a.image != nil && a.imaged.CompareAndSwap(false, true) {
+		img = a.image
+	}
+	if img != nil {
+		limit = max(limit, img.hi)
+	}
+	if m := newMapped(a, limit, img); m != nil {
 		return m
 	}
-	return &sliceMemory{a: a, limit: limit, capHint: capBytes}
+	return &sliceMemory{a: a, limit: limit, capHint: capBytes, image: img}
 }
 
 // sliceMemory is the fallback: a Go slice that grows by copying.
@@ -97,6 +117,7 @@ type sliceMemory struct {
 	buf     []byte
 	limit   uint64
 	capHint uint64
+	image   *Image // copied in at the first Reallocate, then nil
 }
 
 // Reallocate grows the buffer to size bytes, keeping its contents, or
@@ -113,6 +134,13 @@ func (m *sliceMemory) Reallocate(size uint64) []byte {
 	newCap := max(size, min(2*uint64(cap(m.buf)), m.limit), m.capHint)
 	buf := make([]byte, size, newCap)
 	copy(buf, m.buf)
+	if img := m.image; img != nil {
+		m.image = nil
+		if size < img.hi || img.readInto(buf) != nil {
+			m.a.refused.Store(true)
+			return nil
+		}
+	}
 	m.buf = buf
 	return buf
 }

@@ -4,6 +4,7 @@ package linearmem
 
 import (
 	"math"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,15 +17,27 @@ type mappedMemory struct {
 	committed uint64
 }
 
-// newMapped reserves limit bytes of address space, or returns nil when it
-// cannot (the caller then falls back to a slice).
-func newMapped(a *Allocator, limit uint64) *mappedMemory {
+// newMapped reserves limit bytes of address space, with img (when not nil)
+// mapped copy-on-write at its offsets, or returns nil when it cannot (the
+// caller then falls back to a slice).
+func newMapped(a *Allocator, limit uint64, img *Image) *mappedMemory {
 	if limit == 0 || limit > math.MaxInt {
 		return nil
 	}
 	mem, err := unix.Mmap(-1, 0, int(limit), unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANON)
 	if err != nil {
 		return nil
+	}
+	if img != nil && img.hi > img.lo {
+		// MAP_PRIVATE: the memory's writes go to its own copies of the
+		// pages, never to the file (which is sealed against writes anyway).
+		// MAP_FIXED replaces that part of the reservation atomically.
+		_, err := unix.MmapPtr(img.file(), int64(img.lo), unsafe.Pointer(&mem[img.lo]), uintptr(img.hi-img.lo),
+			unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_FIXED)
+		if err != nil {
+			_ = unix.Munmap(mem)
+			return nil
+		}
 	}
 	return &mappedMemory{a: a, mem: mem}
 }

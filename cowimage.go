@@ -2,6 +2,7 @@ package wrun
 
 import (
 	"context"
+	"encoding/binary"
 	"os"
 	"sync/atomic"
 
@@ -33,6 +34,13 @@ var noCOWImage atomic.Bool
 var imageMinBytes atomic.Int64
 
 func init() { imageMinBytes.Store(256 << 10) }
+
+// imageMaxSegments is the most data segments a module may have and take an
+// image: deciding walks every segment once per process, and Go's compiler
+// emits tens of thousands of small ones (30,434 for a hello world: ~10 ms to
+// plan, more than a one-shot run saves); pre-initialized snapshots have a
+// few thousand at most (2,048 for CPython's).
+const imageMaxSegments = 8192
 
 func cowImageEnabled() bool {
 	return !noCOWImage.Load() && os.Getenv(cowImageEnv) != "0"
@@ -85,6 +93,9 @@ func imagePlan(wasm []byte) (stripped []byte, size uint64, segs []linearmem.Segm
 		return nil, 0, nil, "initial memory over 4 GiB"
 	}
 	size = mems[0].Min * linearmem.PageSize
+	if n, k := binary.Uvarint(ds.Payload); k > 0 && n > imageMaxSegments { // the count, LEB128
+		return nil, 0, nil, "too many data segments"
+	}
 	data, err := wasmbin.DecodeData(ds.Payload, ds.PayloadOffset)
 	if err != nil {
 		return nil, 0, nil, "the data section does not decode"

@@ -35,17 +35,23 @@ func (im *Image) fill(segs []Segment) error {
 	if err := unix.Ftruncate(im.fd, int64(im.hi)); err != nil {
 		return err
 	}
+	// One write of the whole range: a module may have tens of thousands of
+	// small segments (Go's), and a write each costs more than the copy.
+	buf := make([]byte, im.hi-im.lo)
 	for _, s := range segs {
-		for b, off := s.Data, int64(s.Offset); len(b) > 0; {
-			n, err := unix.Pwrite(im.fd, b, off)
-			if err != nil {
-				if err == unix.EINTR {
-					continue
-				}
-				return err
-			}
-			b, off = b[n:], off+int64(n)
+		if len(s.Data) > 0 { // an empty one may lie anywhere
+			copy(buf[s.Offset-im.lo:], s.Data)
 		}
+	}
+	for b, off := buf, int64(im.lo); len(b) > 0; {
+		n, err := unix.Pwrite(im.fd, b, off)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return err
+		}
+		b, off = b[n:], off+int64(n)
 	}
 	_, err := unix.FcntlInt(uintptr(im.fd), unix.F_ADD_SEALS,
 		unix.F_SEAL_WRITE|unix.F_SEAL_GROW|unix.F_SEAL_SHRINK|unix.F_SEAL_SEAL)

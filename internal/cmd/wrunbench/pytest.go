@@ -168,6 +168,7 @@ func (o *options) pytestBench(w io.Writer) error {
 	fmt.Fprintf(w, "   first: the app's bytecode cache emptied before the run; second: kept from the run before;\n")
 	fmt.Fprintf(w, "   pytest session: the time pytest reports (collection and tests); before the session: the rest of the\n")
 	fmt.Fprintf(w, "   whole-process time (start-up, importing pytest and its plugins, exit)\n")
+	fmt.Fprintf(w, "   python:cpython-preinit: the app's [run] env has WRUN_PYTHON_PRELOAD naming pytest, so its snapshot holds it imported\n")
 	for _, d := range pytestDeselect {
 		fmt.Fprintf(w, "   deselected on both sides: %s (%s)\n", d.id, d.reason)
 	}
@@ -251,6 +252,10 @@ to = "/app"
 [dependencies]
 "pypi:pytest" = { version = "^7.2", to = "/usr/local/lib/python3.11/site-packages" }
 `, pytestSrcPkg, rt)
+	if strings.HasSuffix(rt, "-preinit") {
+		// pytest and its plugins imported into the snapshot, once.
+		manifest += "\n[run.env]\nWRUN_PYTHON_PRELOAD = \"pytest, _pytest.main, _pytest.python, _pytest.assertion.rewrite\"\n"
+	}
 	return os.WriteFile(filepath.Join(dir, "wrun.toml"), []byte(manifest), 0o644)
 }
 

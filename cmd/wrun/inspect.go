@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/wrun-dev/wrun/internal/printable"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 	"github.com/wrun-dev/wrun/registryclient"
+	"github.com/wrun-dev/wrun/serve"
 )
 
 // inspectOptions are the flags of `wrun inspect`.
@@ -42,6 +45,10 @@ type inspectReport struct {
 	WasmPath  string           `json:"wasmPath,omitempty"`
 	// Component describes a wasm that is a component.
 	Component *componentReport `json:"component,omitempty"`
+	// ContentURLs maps the URL path of each file the package's [http]
+	// static routes serve to its content-hash URL (see wrun serve); only the
+	// package's own assets, a dependency's are known once resolved.
+	ContentURLs map[string]string `json:"content_urls,omitempty"`
 }
 
 // signatureReport is what inspect established about a signature.
@@ -141,6 +148,9 @@ func inspectRef(ctx context.Context, g *globalOptions, ref string) (*inspectRepo
 
 func inspectPackage(r *inspectReport, path string, p *bundle.Package) (*inspectReport, error) {
 	r.Manifest, r.Digest, r.Files = p.Manifest, p.Digest(), p.Files()
+	if p.Manifest.HTTP != nil {
+		r.ContentURLs = serve.ContentURLs(&registryclient.Resolved{Root: &registryclient.Package{Package: p}})
+	}
 	if s := p.Signature; s != nil {
 		r.Signed = true
 		if json.Valid(s.Release) {
@@ -233,6 +243,9 @@ func printInspect(w io.Writer, r *inspectReport) {
 		}
 		if m.Preinit != nil {
 			fmt.Fprintf(tw, "preinit\t%s\n", pr(m.Preinit.Init))
+		}
+		for _, u := range slices.Sorted(maps.Keys(r.ContentURLs)) {
+			fmt.Fprintf(tw, "http\t%s -> %s\n", pr(u), pr(r.ContentURLs[u]))
 		}
 		var total int64
 		for _, f := range r.Files {

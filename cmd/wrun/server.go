@@ -150,7 +150,7 @@ func serverStop(g *globalOptions) error {
 	}
 	c.Close()
 	if c, _, err = warm.Dial(dir, "", warm.OpStop); err != nil {
-		return fmt.Errorf("stopping the server (pid %d): %w", reply.Status.PID, errors.Unwrap(err))
+		return fmt.Errorf("stopping the server (pid %d): %w", reply.Status.PID, err)
 	}
 	c.Close()
 	for range 500 {

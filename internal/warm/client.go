@@ -33,7 +33,7 @@ func Dial(dir, build, op string) (*net.UnixConn, HelloReply, error) {
 	var reply HelloReply
 	err = writeFrame(c, Hello{Proto: Proto, Build: build, Op: op, Limits: Limits()})
 	if err == nil {
-		_, err = readFrame(c, &reply, 0)
+		_, err = readFrame(c, &reply, 0, maxSmallFrame)
 	}
 	if err != nil {
 		c.Close()
@@ -61,7 +61,7 @@ func Run(dir, build string, req Request, stdio [3]*os.File, cwd *os.File, cancel
 	var ev Event
 	err = writeFrame(c, req, fds...)
 	if err == nil {
-		_, err = readFrame(c, &ev, 0)
+		_, err = readFrame(c, &ev, 0, maxSmallFrame)
 	}
 	if err == nil && !ev.Started {
 		err = errors.New("no start event")
@@ -82,7 +82,7 @@ func Run(dir, build string, req Request, stdio [3]*os.File, cwd *os.File, cancel
 	}()
 	for {
 		ev = Event{}
-		if _, err := readFrame(c, &ev, 0); err != nil {
+		if _, err := readFrame(c, &ev, 0, maxSmallFrame); err != nil {
 			return 0, fmt.Errorf("wrun server: connection lost during the run: %w", err)
 		}
 		if ev.Exit != nil {

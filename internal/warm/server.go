@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -36,6 +37,9 @@ type Server struct {
 	running atomic.Bool
 	stop    context.CancelFunc
 	env     []string // the environment the server started with
+	// reexec replaces the process with a fresh server (restart); tests set
+	// it to see that a restart was asked for.
+	reexec func()
 }
 
 // PrepareDir makes dir, owned by the user and 0700, and refuses one that
@@ -124,9 +128,22 @@ func (s *Server) Serve(ctx context.Context) error {
 			s.serveConn(ctx, c)
 		}()
 	}
+	// A run the stop cancelled gets stopGrace to end and tell its client
+	// its exit code; a guest that cannot be stopped ends with the process.
+	ended := make(chan struct{})
+	go func() { wg.Wait(); close(ended) }()
+	select {
+	case <-ended:
+	case <-time.After(stopGrace):
+		s.Log.Printf("a run did not end within %v of the stop", stopGrace)
+	}
 	s.Log.Printf("stopped")
 	return nil
 }
+
+// stopGrace is how long a stopping server waits for the run it cancelled,
+// as long as an interrupted wrun waits for its guest.
+const stopGrace = 3 * time.Second
 
 // serveConn answers one client.
 func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
@@ -142,7 +159,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		return
 	}
 	var h Hello
-	if _, err := readFrame(c, &h, 0); err != nil {
+	if _, err := readFrame(c, &h, 0, maxSmallFrame); err != nil {
 		s.Log.Printf("handshake: %v", err)
 		refuse(ReasonProto, "malformed hello")
 		return
@@ -194,7 +211,7 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		return
 	}
 	var req Request
-	files, err := readFrame(c, &req, numFDs)
+	files, err := readFrame(c, &req, numFDs, maxFrame)
 	if err != nil {
 		s.Log.Printf("request: %v", err)
 		return
@@ -212,35 +229,53 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		// A Cancel frame, or the client going away, cancels the run.
 		for {
 			var ctl Control
-			if _, err := readFrame(c, &ctl, 0); err != nil || ctl.Cancel {
+			if _, err := readFrame(c, &ctl, 0, maxSmallFrame); err != nil || ctl.Cancel {
 				cancel()
 				return
 			}
 		}
 	}()
-	code := s.Handle(runCtx, req, files[0], files[1], files[2], files[3])
-	interrupted := runCtx.Err() != nil
+	code, panicked := s.handle(runCtx, req, files)
+	// An interrupted run may leave its guest executing: a guest compiled
+	// without termination checks cannot be stopped. The in-process wrun
+	// exits under it; the server starts afresh, unless it is stopping. A
+	// run that panicked may have left the server's state half-changed.
+	restart := (runCtx.Err() != nil || panicked) && ctx.Err() == nil
 	// The client's stdio is closed before it learns the exit code: whoever
 	// reads its output sees the end of it when the client exits.
 	closeAll(files)
-	if !interrupted {
+	if !restart {
 		// Free before the client learns the exit code: its next run,
 		// started at once, must not find the server busy.
 		free()
 	}
 	writeFrame(c, Event{Exit: &code})
-	if interrupted {
-		// An interrupted run may leave its guest executing: a guest
-		// compiled without termination checks cannot be stopped. The
-		// in-process wrun exits under it; the server starts afresh.
+	if restart {
 		s.restart()
 	}
+}
+
+// handle calls Handle. A panic in it ends the run as it would end wrun in
+// process: exit code 2, the panic and its stack on the client's stderr.
+func (s *Server) handle(ctx context.Context, req Request, files []*os.File) (code int, panicked bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.Log.Printf("a run panicked: %v", v)
+			fmt.Fprintf(files[2], "panic: %v\n\n%s", v, debug.Stack())
+			code, panicked = 2, true
+		}
+	}()
+	return s.Handle(ctx, req, files[0], files[1], files[2], files[3]), false
 }
 
 // restart replaces the process with a fresh server, which ends any guest
 // left running; a failure to do so stops the server.
 func (s *Server) restart() {
-	s.Log.Printf("a run was interrupted: restarting")
+	s.Log.Printf("a run was interrupted or panicked: restarting")
+	if s.reexec != nil {
+		s.reexec()
+		return
+	}
 	os.Remove(SocketPath(s.Dir))
 	err := syscall.Exec("/proc/self/exe", os.Args, s.env)
 	s.Log.Printf("restarting: %v: stopping", err)

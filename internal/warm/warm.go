@@ -101,8 +101,14 @@ type Control struct {
 // numFDs is how many descriptors a Request carries.
 const numFDs = 4
 
-// maxFrame bounds a frame; an environment larger than that runs in process.
-const maxFrame = 4 << 20
+// maxFrame bounds a Request frame; an environment larger than that runs in
+// process. maxSmallFrame bounds every other frame (Hello, HelloReply,
+// Event, Control), each a few hundred bytes: a peer claiming more is
+// refused before anything is allocated for it.
+const (
+	maxFrame      = 4 << 20
+	maxSmallFrame = 64 << 10
+)
 
 // ErrFallback wraps every failure that leaves the invocation to the
 // client's own process: no server, another build, a busy server, a
@@ -136,19 +142,22 @@ func writeFrame(c *net.UnixConn, v any, fds ...int) error {
 	if len(fds) > 0 {
 		oob = syscall.UnixRights(fds...)
 	}
+	// A frame larger than the socket's buffer goes out in parts: the
+	// descriptors ride with the first.
 	n, _, err := c.WriteMsgUnix(msg, oob, nil)
-	if err == nil && n != len(msg) {
-		err = io.ErrShortWrite
+	if err == nil && n < len(msg) {
+		_, err = c.Write(msg[n:])
 	}
 	return err
 }
 
-// readFrame reads one frame into v; with wantFDs > 0 it also receives
-// exactly that many descriptors, which the caller then owns.
-func readFrame(c *net.UnixConn, v any, wantFDs int) ([]*os.File, error) {
+// readFrame reads one frame of at most limit bytes into v; with wantFDs > 0
+// it also receives exactly that many descriptors, which the caller then
+// owns.
+func readFrame(c *net.UnixConn, v any, wantFDs, limit int) ([]*os.File, error) {
 	var hdr [4]byte
 	oob := make([]byte, syscall.CmsgSpace(4*numFDs))
-	n, oobn, _, _, err := c.ReadMsgUnix(hdr[:], oob)
+	n, oobn, flags, _, err := c.ReadMsgUnix(hdr[:], oob)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +169,11 @@ func readFrame(c *net.UnixConn, v any, wantFDs int) ([]*os.File, error) {
 	if ferr != nil {
 		return fail(ferr)
 	}
+	// The kernel closes the descriptors that did not fit: the frame carried
+	// more than wanted.
+	if flags&syscall.MSG_CTRUNC != 0 {
+		return fail(fmt.Errorf("frame carries over %d file descriptors, want %d", numFDs, wantFDs))
+	}
 	if len(files) != wantFDs {
 		return fail(fmt.Errorf("frame carries %d file descriptors, want %d", len(files), wantFDs))
 	}
@@ -169,8 +183,8 @@ func readFrame(c *net.UnixConn, v any, wantFDs int) ([]*os.File, error) {
 		}
 	}
 	size := binary.BigEndian.Uint32(hdr[:])
-	if size > maxFrame {
-		return fail(fmt.Errorf("frame of %d bytes is over the %d-byte limit", size, maxFrame))
+	if size > uint32(limit) {
+		return fail(fmt.Errorf("frame of %d bytes is over the %d-byte limit", size, limit))
 	}
 	b := make([]byte, size)
 	if _, err := io.ReadFull(c, b); err != nil {
@@ -191,17 +205,24 @@ func parseFDs(oob []byte) ([]*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every message's descriptors are taken, so that all are closed when
+	// one message is not SCM_RIGHTS.
 	var files []*os.File
+	var bad error
 	for i := range msgs {
 		fds, err := syscall.ParseUnixRights(&msgs[i])
 		if err != nil {
-			closeAll(files)
-			return nil, err
+			bad = err
+			continue
 		}
 		for _, fd := range fds {
 			syscall.CloseOnExec(fd)
 			files = append(files, os.NewFile(uintptr(fd), fmt.Sprintf("fd%d", len(files))))
 		}
+	}
+	if bad != nil {
+		closeAll(files)
+		return nil, bad
 	}
 	return files, nil
 }

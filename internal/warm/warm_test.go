@@ -6,18 +6,25 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
 
-// serve starts a Server with handle in a fresh directory and returns it.
-func serve(t *testing.T, handle Handler) (*Server, string) {
+// serve starts a Server with handle in a fresh directory and returns the
+// count of the restarts it asked for (it does not replace the test
+// process) and its directory.
+func serve(t *testing.T, handle Handler) (*atomic.Int32, string) {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "server")
-	s := &Server{Dir: dir, Build: "build-1", Handle: handle, Log: log.New(io.Discard, "", 0)}
+	restarts := new(atomic.Int32)
+	s := &Server{Dir: dir, Build: "build-1", Handle: handle, Log: log.New(io.Discard, "", 0),
+		reexec: func() { restarts.Add(1) }}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Serve(ctx) }()
@@ -30,7 +37,7 @@ func serve(t *testing.T, handle Handler) (*Server, string) {
 	for i := 0; ; i++ {
 		if c, _, err := Dial(dir, "", OpStatus); err == nil {
 			c.Close()
-			return s, dir
+			return restarts, dir
 		}
 		if i == 500 {
 			t.Fatal("the server does not answer")
@@ -144,5 +151,136 @@ func TestPrepareDir(t *testing.T) {
 	os.Symlink(dir, link)
 	if err := PrepareDir(link); err == nil {
 		t.Errorf("a symlink was accepted as the server directory")
+	}
+}
+
+// pair returns the two ends of a connected Unix stream socket.
+func pair(t *testing.T) (a, b *net.UnixConn) {
+	t.Helper()
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := func(fd int) *net.UnixConn {
+		f := os.NewFile(uintptr(fd), "socket")
+		defer f.Close()
+		c, err := net.FileConn(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		return c.(*net.UnixConn)
+	}
+	return conn(fds[0]), conn(fds[1])
+}
+
+// A frame with more descriptors than wanted is refused, even when the
+// kernel dropped the ones that did not fit; a length prefix over a frame's
+// limit is refused before its bytes arrive.
+func TestReadFrameHostile(t *testing.T) {
+	a, b := pair(t)
+	f, err := os.Open(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fd := int(f.Fd())
+	if err := writeFrame(a, Request{}, fd, fd, fd, fd, fd); err != nil {
+		t.Fatal(err)
+	}
+	if files, err := readFrame(b, &Request{}, numFDs, maxFrame); err == nil {
+		closeAll(files)
+		t.Errorf("a request with %d descriptors was accepted", numFDs+1)
+	}
+
+	a, b = pair(t)
+	// A hello claiming 1 MiB, of which nothing follows.
+	if _, err := a.Write([]byte{0, 0x10, 0, 0}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := readFrame(b, &Hello{}, 0, maxSmallFrame); err == nil || !strings.Contains(err.Error(), "limit") {
+		t.Errorf("a 1 MiB hello: %v, want the limit refused at once", err)
+	}
+}
+
+// An environment larger than the socket's buffer still reaches the server.
+func TestRunLargeEnvironment(t *testing.T) {
+	_, dir := serve(t, func(ctx context.Context, req Request, stdin, stdout, stderr, cwd *os.File) int {
+		return len(req.Env[0])
+	})
+	cwd, _ := os.Open(".")
+	defer cwd.Close()
+	files, _, _ := stdio(t, "")
+	env := []string{"BIG=" + strings.Repeat("x", 1<<20)}
+	code, err := Run(dir, "build-1", Request{Env: env}, files, cwd, nil)
+	if err != nil || code != len(env[0]) {
+		t.Errorf("Run with a 1 MiB environment: %d, %v", code, err)
+	}
+}
+
+// A panic in a run ends it as in process (exit code 2, the panic on the
+// client's stderr), and the server restarts instead of dying.
+func TestRunPanics(t *testing.T) {
+	restarts, dir := serve(t, func(ctx context.Context, req Request, stdin, stdout, stderr, cwd *os.File) int {
+		panic("boom")
+	})
+	cwd, _ := os.Open(".")
+	defer cwd.Close()
+	files, _, stderr := stdio(t, "")
+	code, err := Run(dir, "build-1", Request{}, files, cwd, nil)
+	if err != nil || code != 2 {
+		t.Fatalf("Run: %d, %v", code, err)
+	}
+	files[1].Close()
+	files[2].Close()
+	if out, _ := io.ReadAll(stderr); !strings.Contains(string(out), "panic: boom") {
+		t.Errorf("stderr %q, want the panic", out)
+	}
+	// The restart follows the exit code.
+	for i := 0; restarts.Load() == 0 && i < 500; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if restarts.Load() != 1 {
+		t.Errorf("%d restarts after a panic, want 1", restarts.Load())
+	}
+}
+
+// A server stopped during a run cancels it, tells its client the exit
+// code, and stops rather than restarting.
+func TestStopDuringRun(t *testing.T) {
+	started := make(chan struct{})
+	var restarts *atomic.Int32
+	// Checked once the server has stopped (cleanups run last first).
+	t.Cleanup(func() {
+		if restarts.Load() != 0 {
+			t.Errorf("the server restarted instead of stopping")
+		}
+	})
+	restarts, dir := serve(t, func(ctx context.Context, req Request, stdin, stdout, stderr, cwd *os.File) int {
+		close(started)
+		<-ctx.Done()
+		return 130
+	})
+	cwd, _ := os.Open(".")
+	defer cwd.Close()
+	files, _, _ := stdio(t, "")
+	type result struct {
+		code int
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		code, err := Run(dir, "build-1", Request{}, files, cwd, nil)
+		done <- result{code, err}
+	}()
+	<-started
+	c, _, err := Dial(dir, "", OpStop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if r := <-done; r.err != nil || r.code != 130 {
+		t.Errorf("the stopped run: %d, %v", r.code, r.err)
 	}
 }

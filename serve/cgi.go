@@ -389,11 +389,14 @@ type tailBuffer struct {
 func (t *tailBuffer) Write(b []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.buf = append(t.buf, b...)
-	if len(t.buf) > t.max {
-		t.buf = append(t.buf[:0], t.buf[len(t.buf)-t.max:]...)
+	n := len(b)
+	if n >= t.max { // only its end is kept: never copy the whole write
+		t.buf, b = t.buf[:0], b[n-t.max:]
+	} else if drop := len(t.buf) + n - t.max; drop > 0 {
+		t.buf = append(t.buf[:0], t.buf[drop:]...)
 	}
-	return len(b), nil
+	t.buf = append(t.buf, b...)
+	return n, nil
 }
 
 func (t *tailBuffer) String() string {

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net"
@@ -255,4 +256,33 @@ func TestCGISlowBody(t *testing.T) {
 	r2, body := get(t, ts.URL+"/echo")
 	wantStatus(t, r2, body, http.StatusOK)
 	wantContains(t, "log", log.String(), "the request body did not arrive within the 1s timeout")
+}
+
+// The stderr tail keeps its bound however much one write carries: a
+// guest's single large write leaves no large buffer behind.
+func TestStderrTailBounded(t *testing.T) {
+	tb := &tailBuffer{max: 2048}
+	big := bytes.Repeat([]byte("x"), 1<<20)
+	if n, err := tb.Write(big); n != len(big) || err != nil {
+		t.Fatalf("Write: %d, %v", n, err)
+	}
+	tb.Write([]byte("end"))
+	if got := tb.String(); len(got) != 2048 || !strings.HasSuffix(got, "xend") {
+		t.Errorf("tail of %d bytes ending %q, want 2048 ending \"xend\"", len(got), got[max(0, len(got)-8):])
+	}
+	if cap(tb.buf) > 2*tb.max {
+		t.Errorf("tail buffer keeps %d bytes of capacity for a %d-byte tail", cap(tb.buf), tb.max)
+	}
+}
+
+// What a client sends is escaped in the log, bidirectional controls too
+// (they would reorder how the line is shown).
+func TestCombinedLogBidi(t *testing.T) {
+	_, ts, log, _ := testServer(t, Options{})
+	get(t, ts.URL+"/static/hello.txt", "User-Agent", "agent\u202egnp.exe")
+	line := log.String()
+	wantContains(t, "log", line, `"agent\u202egnp.exe"`)
+	if strings.ContainsRune(line, '\u202e') {
+		t.Errorf("raw U+202E in the log: %q", line)
+	}
 }

@@ -20,15 +20,14 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/printable"
 	"github.com/wrun-dev/wrun/vfs"
 )
 
@@ -86,7 +85,6 @@ type Options struct {
 
 // Server serves one package. It is safe for concurrent use.
 type Server struct {
-	pkg    *wrun.Package
 	run    func(context.Context, wrun.RunConfig) error
 	name   string
 	opts   Options
@@ -97,7 +95,8 @@ type Server struct {
 	assetURLs map[string]string
 	hashed    map[string][]*asset
 
-	cached atomic.Int64 // bytes of verified assets kept in memory
+	cached   atomic.Int64 // bytes of verified assets kept in memory
+	cacheMax int64        // their bound, maxCachedBytes
 
 	slots chan struct{}
 	qmu   sync.Mutex
@@ -124,6 +123,16 @@ func (rt *route) match(p string) (string, bool) {
 	return "", false
 }
 
+// newRoutes returns the routes of an [http] table, longest path first.
+func newRoutes(routes []bundle.HTTPRoute) []*route {
+	out := make([]*route, 0, len(routes))
+	for _, r := range routes {
+		out = append(out, &route{HTTPRoute: r, prefix: strings.TrimSuffix(r.Path, "/")})
+	}
+	slices.SortStableFunc(out, func(a, b *route) int { return len(b.prefix) - len(a.prefix) })
+	return out
+}
+
 // New returns the server of a loaded package, from its [http] table. A
 // package without one that has a program to run is served by it at "/".
 // pkg must stay open while the Server is used.
@@ -139,7 +148,6 @@ func New(pkg *wrun.Package, opts Options) (*Server, error) {
 		routes = []bundle.HTTPRoute{{Path: "/", Handler: bundle.HTTPHandlerCGI}}
 	}
 	s := newServer(pkg.Name(), pkg.Run, routes, opts)
-	s.pkg = pkg
 	s.assets = newAssets(assetLayers(pkg.Resolved))
 	for _, rt := range s.routes {
 		if rt.Static == "" {
@@ -196,11 +204,7 @@ func newServer(name string, run func(context.Context, wrun.RunConfig) error, rou
 	if opts.MaxResponseBytes <= 0 {
 		opts.MaxResponseBytes = DefaultMaxResponseBytes
 	}
-	s := &Server{name: name, run: run, opts: opts, slots: make(chan struct{}, opts.MaxConcurrent)}
-	for _, r := range routes {
-		s.routes = append(s.routes, &route{HTTPRoute: r, prefix: strings.TrimSuffix(r.Path, "/")})
-	}
-	slices.SortStableFunc(s.routes, func(a, b *route) int { return len(b.prefix) - len(a.prefix) })
+	s := &Server{name: name, run: run, opts: opts, routes: newRoutes(routes), slots: make(chan struct{}, opts.MaxConcurrent), cacheMax: maxCachedBytes}
 	s.base = opts.RunConfig.WithCancellation(true)
 	if opts.MaxMemoryBytes > 0 {
 		s.base = s.base.WithMemoryLimitPages(uint32(min(opts.MaxMemoryBytes/(64<<10), 1<<16)))
@@ -225,19 +229,25 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, depth int) {
 		s.serveHash(w, r, rest)
 		return
 	}
-	for _, rt := range s.routes {
-		rest, ok := rt.match(p)
-		if !ok {
-			continue
-		}
-		if rt.Static != "" {
-			s.serveStatic(w, r, rt, strings.TrimPrefix(rest, "/"))
-		} else {
-			s.serveCGI(w, r, rt, rest, depth)
-		}
-		return
+	switch rt, rest := s.routeOf(p); {
+	case rt == nil:
+		s.notFound(w, r)
+	case rt.Static != "":
+		s.serveStatic(w, r, rt, strings.TrimPrefix(rest, "/"))
+	default:
+		s.serveCGI(w, r, rt, rest, depth)
 	}
-	s.notFound(w, r)
+}
+
+// routeOf returns the route that serves the URL path p, the longest
+// matching one, and the rest of p below it; nil when none does.
+func (s *Server) routeOf(p string) (*route, string) {
+	for _, rt := range s.routes {
+		if rest, ok := rt.match(p); ok {
+			return rt, rest
+		}
+	}
+	return nil, ""
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
@@ -351,27 +361,12 @@ func (s *Server) logRequest(r *http.Request, lw *logWriter, took time.Duration) 
 	s.opts.Log.Write(line)
 }
 
-// clean escapes what a log line must not carry raw: control characters,
-// quotes and backslashes, and invalid UTF-8.
+// clean escapes what a log line must not carry raw: what
+// printable.String escapes (control and bidirectional characters, invalid
+// UTF-8, backslashes) and the quotes that delimit the combined format's
+// fields.
 func clean(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		c, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case c == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, "\\x%02x", s[i])
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(c)
-		case c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0):
-			q := strconv.QuoteRune(c)
-			b.WriteString(q[1 : len(q)-1])
-		default:
-			b.WriteRune(c)
-		}
-		i += size
-	}
-	return b.String()
+	return strings.ReplaceAll(printable.String(s), `"`, `\"`)
 }
 
 // errQueueFull is a request turned away because every run slot is busy

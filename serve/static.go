@@ -105,7 +105,11 @@ func (s *Server) openAsset(a *asset) (io.ReadSeeker, func() error, error) {
 		f.Close()
 		return nil, nil, fmt.Errorf("%s changed since the package was verified", a.path)
 	}
-	if a.size > maxCachedFile || s.cached.Add(a.size) > maxCachedBytes {
+	if a.size > maxCachedFile {
+		return f, f.Close, nil
+	}
+	if s.cached.Add(a.size) > s.cacheMax {
+		s.cached.Add(-a.size) // it does not fit: served from disk, no share taken
 		return f, f.Close, nil
 	}
 	defer f.Close()
@@ -183,18 +187,9 @@ func assetLayers(res *registryclient.Resolved) []*layer {
 // path.
 type assets struct {
 	layers []*layer
-	byHash map[string][]*asset // by hex digest
 }
 
-func newAssets(layers []*layer) *assets {
-	a := &assets{layers: layers, byHash: map[string][]*asset{}}
-	for _, l := range layers {
-		for _, f := range l.files {
-			a.byHash[f.hex()] = append(a.byHash[f.hex()], f)
-		}
-	}
-	return a
-}
+func newAssets(layers []*layer) *assets { return &assets{layers: layers} }
 
 // lookup finds the file at a clean absolute guest path, the last layer
 // holding it winning; dir reports a directory instead.
@@ -385,20 +380,19 @@ func (s *Server) serveHash(w http.ResponseWriter, r *http.Request, rest string) 
 func ContentURLs(res *registryclient.Resolved) map[string]string {
 	s := &Server{assets: newAssets(assetLayers(res))}
 	if h := res.Root.Manifest.HTTP; h != nil {
-		for _, r := range h.Routes {
-			s.routes = append(s.routes, &route{HTTPRoute: r, prefix: strings.TrimSuffix(r.Path, "/")})
-		}
+		s.routes = newRoutes(h.Routes)
 	}
 	s.indexStatic()
 	return s.assetURLs
 }
 
 // AssetURLs maps the URL path of every file that a static route serves to
-// its content-hash URL (/_wrun/sha256/<hex>/<name>), which serves the same
-// bytes with Cache-Control: immutable.
+// its content-hash URL (/_wrun/sha256/<hex>/<name>, with the name
+// URL-escaped), which serves the same bytes with Cache-Control: immutable.
 func (s *Server) AssetURLs() map[string]string { return maps.Clone(s.assetURLs) }
 
-// indexStatic fills s.assetURLs and s.hashed from the static routes.
+// indexStatic fills s.assetURLs and s.hashed from the static routes: each
+// file at the URL path whose route serves it.
 func (s *Server) indexStatic() {
 	s.assetURLs = map[string]string{}
 	s.hashed = map[string][]*asset{}
@@ -406,7 +400,6 @@ func (s *Server) indexStatic() {
 		if rt.Static == "" {
 			continue
 		}
-		prefix := strings.TrimSuffix(rt.Path, "/")
 		var walk func(guest, urlPath string)
 		walk = func(guest, urlPath string) {
 			for name, isDir := range s.assets.list(guest) {
@@ -416,18 +409,16 @@ func (s *Server) indexStatic() {
 					continue
 				}
 				f, _ := s.assets.lookup(g)
-				if f == nil {
-					continue
+				if by, _ := s.routeOf(u); f == nil || by != rt {
+					continue // u is another route's to serve
 				}
-				if _, seen := s.assetURLs[u]; !seen {
-					s.assetURLs[u] = HashPrefix + f.hex() + "/" + path.Base(f.path)
-				}
+				s.assetURLs[u] = (&url.URL{Path: HashPrefix + f.hex() + "/" + path.Base(f.path)}).EscapedPath()
 				if !slices.Contains(s.hashed[f.hex()], f) {
 					s.hashed[f.hex()] = append(s.hashed[f.hex()], f)
 				}
 			}
 		}
-		walk(rt.Static, prefix)
+		walk(rt.Static, rt.prefix)
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -195,9 +197,121 @@ func TestContentHashURLs(t *testing.T) {
 
 // ContentURLs gives `wrun inspect` the same map without a Server.
 func TestContentURLsWithoutServer(t *testing.T) {
-	s, _, _, _ := testServer(t, Options{})
-	got, want := ContentURLs(s.pkg.Resolved), s.AssetURLs()
-	if len(got) != len(want) || got["/static/app.js"] != want["/static/app.js"] || got["/static/app.js"] == "" {
+	pkg := loadPackage(t, writePackage(t, cgiManifest, staticFiles))
+	s, err := New(pkg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := ContentURLs(pkg.Resolved), s.AssetURLs()
+	if !maps.Equal(got, want) || got["/static/app.js"] == "" {
 		t.Errorf("ContentURLs %v, want %v", got, want)
+	}
+}
+
+// Once the in-memory cache of verified files is full, a file that does not
+// fit is served from disk and takes no share of the cache: a smaller one
+// requested after it still fits.
+func TestStaticCacheBound(t *testing.T) {
+	files := map[string]string{
+		"static/a.txt": strings.Repeat("a", 200),
+		"static/b.txt": strings.Repeat("b", 200),
+		"static/c.txt": strings.Repeat("c", 100),
+		"data/two.txt": "two\n",
+	}
+	s, err := New(loadPackage(t, writePackage(t, cgiManifest, files)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cacheMax = 300
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	for _, name := range []string{"a.txt", "b.txt", "c.txt"} {
+		resp, body := get(t, ts.URL+"/static/"+name)
+		wantStatus(t, resp, body, http.StatusOK)
+		if body != files["static/"+name] {
+			t.Errorf("%s: body %q", name, body)
+		}
+	}
+	for name, want := range map[string]bool{"a.txt": true, "b.txt": false, "c.txt": true} {
+		f, _ := s.assets.lookup("/static/" + name)
+		if got := f.data.Load() != nil; got != want {
+			t.Errorf("%s cached: %v, want %v", name, got, want)
+		}
+	}
+	if got := s.cached.Load(); got != 300 {
+		t.Errorf("cache holds %d bytes by its count, want 300", got)
+	}
+}
+
+// A content-hash URL is a URL: a file name holding "?", "#", "%" or a
+// space is escaped in it, so that requesting it serves that file.
+func TestContentHashURLEscaped(t *testing.T) {
+	const name, content = "q?x #1%41.js", "console.log('odd name');\n"
+	files := map[string]string{"static/" + name: content, "data/two.txt": "two\n"}
+	s, err := New(loadPackage(t, writePackage(t, cgiManifest, files)), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	u := s.AssetURLs()["/static/"+name]
+	if want := HashPrefix + sum(content) + "/q%3Fx%20%231%2541.js"; u != want {
+		t.Fatalf("AssetURLs: %q, want %q", u, want)
+	}
+	resp, body := get(t, ts.URL+u)
+	wantStatus(t, resp, body, http.StatusOK)
+	if body != content {
+		t.Errorf("body %q, want %q", body, content)
+	}
+}
+
+// Where two static routes give one URL path, the longer route serves it,
+// and both Server.AssetURLs and ContentURLs map it to that route's file,
+// whatever the order of the routes in wrun.toml.
+func TestContentURLsOverlappingRoutes(t *testing.T) {
+	const manifest = `[package]
+name = "test:overlap"
+version = "1.0.0"
+
+[run]
+wasm = "component.wasm"
+
+[[assets]]
+from = "static"
+to = "/static"
+
+[[assets]]
+from = "data"
+to = "/data"
+
+[[http.routes]]
+path = "/"
+static = "/static"
+
+[[http.routes]]
+path = "/sub/"
+static = "/data"
+`
+	files := map[string]string{"static/sub/deep.css": "outer\n", "static/sub/outer.css": "outer only\n", "data/deep.css": "inner\n"}
+	pkg := loadPackage(t, writePackage(t, manifest, files))
+	s, err := New(pkg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	resp, body := get(t, ts.URL+"/sub/deep.css")
+	wantStatus(t, resp, body, http.StatusOK)
+	want := HashPrefix + sum(body) + "/deep.css"
+	if body != "inner\n" || s.AssetURLs()["/sub/deep.css"] != want || ContentURLs(pkg.Resolved)["/sub/deep.css"] != want {
+		t.Errorf("/sub/deep.css serves %q; AssetURLs → %q, ContentURLs → %q, want %q",
+			body, s.AssetURLs()["/sub/deep.css"], ContentURLs(pkg.Resolved)["/sub/deep.css"], want)
+	}
+	// /sub/outer.css is the /sub/ route's, which has no such file: 404,
+	// and no content-hash URL for it.
+	resp, body = get(t, ts.URL+"/sub/outer.css")
+	wantStatus(t, resp, body, http.StatusNotFound)
+	if u, ok := s.AssetURLs()["/sub/outer.css"]; ok {
+		t.Errorf("AssetURLs maps /sub/outer.css, which is not served, to %q", u)
 	}
 }

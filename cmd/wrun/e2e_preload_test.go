@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,15 +19,7 @@ import (
 func TestServeFlaskPreload(t *testing.T) {
 	c, _ := webappCLI(t)
 	root := t.TempDir()
-	deps := ""
-	for _, l := range debianLibs {
-		dir := filepath.Join(root, l.name)
-		flaskLibrary(t, dir, l.name, l.version, l.top)
-		if r := c.run("publish", dir); r.code != 0 {
-			t.Fatalf("wrun publish %s: %s", dir, r.stderr)
-		}
-		deps += fmt.Sprintf("\"pypi:%s\" = { version = \"^%s\", to = \"/usr/local/lib/python3.11/site-packages\" }\n", l.name, l.version)
-	}
+	deps := publishFlaskLibraries(t, c, root)
 	app := func(name, env string) string {
 		dir := filepath.Join(root, name)
 		files := map[string]string{

@@ -443,12 +443,10 @@ func flaskLibrary(t *testing.T, dir, name, version string, top []string) {
 	}
 }
 
-// A Flask app (Debian's Flask, Werkzeug, Jinja2, click, itsdangerous,
-// blinker and MarkupSafe as library packages) answers through wrun serve
-// with no change to its code: a two-line CGIHandler adapter runs it.
-func TestServeFlaskApp(t *testing.T) {
-	c, _ := webappCLI(t)
-	root := t.TempDir()
+// publishFlaskLibraries publishes debianLibs as library packages made in
+// root and returns the [dependencies] lines of an app that uses them.
+func publishFlaskLibraries(t *testing.T, c *cli, root string) string {
+	t.Helper()
 	deps := ""
 	for _, l := range debianLibs {
 		dir := filepath.Join(root, l.name)
@@ -458,6 +456,16 @@ func TestServeFlaskApp(t *testing.T) {
 		}
 		deps += fmt.Sprintf("\"pypi:%s\" = { version = \"^%s\", to = \"/usr/local/lib/python3.11/site-packages\" }\n", l.name, l.version)
 	}
+	return deps
+}
+
+// A Flask app (Debian's Flask, Werkzeug, Jinja2, click, itsdangerous,
+// blinker and MarkupSafe as library packages) answers through wrun serve
+// with no change to its code: a two-line CGIHandler adapter runs it.
+func TestServeFlaskApp(t *testing.T) {
+	c, _ := webappCLI(t)
+	root := t.TempDir()
+	deps := publishFlaskLibraries(t, c, root)
 	app := filepath.Join(root, "app")
 	files := map[string]string{
 		"wrun.toml": `[package]
@@ -549,4 +557,14 @@ def go():
 	}
 	slices.Sort(took)
 	t.Logf("Flask GET / on the pre-initialized runtime, 10 requests: min %s, median %s, max %s", took[0], took[5], took[9])
+}
+
+// wrun serve's HTTP server bounds how long a peer may hold a connection
+// without sending a request: the header timeout for a new one, the idle
+// timeout for a kept-alive one (0 would be no limit, as the Go default).
+func TestServeConnectionTimeouts(t *testing.T) {
+	srv := newHTTPServer(http.NotFoundHandler())
+	if srv.ReadHeaderTimeout <= 0 || srv.IdleTimeout <= 0 || srv.MaxHeaderBytes <= 0 {
+		t.Errorf("ReadHeaderTimeout %s, IdleTimeout %s, MaxHeaderBytes %d: want each bounded", srv.ReadHeaderTimeout, srv.IdleTimeout, srv.MaxHeaderBytes)
+	}
 }

@@ -125,7 +125,7 @@ func (o *serveOptions) serve(ctx context.Context, g *globalOptions, target strin
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", o.listen, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: 1 << 20}
+	srv := newHTTPServer(h)
 	fmt.Fprintf(g.stderr, "wrun serve: serving %s on http://%s/\n", name, ln.Addr())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
@@ -141,4 +141,17 @@ func (o *serveOptions) serve(ctx context.Context, g *globalOptions, target strin
 	}
 	fmt.Fprintf(g.stderr, "wrun serve: stopped\n")
 	return nil
+}
+
+// Connection limits of `wrun serve`: a request's header block must arrive
+// within serveHeaderTimeout and hold at most 1 MiB, and a keep-alive
+// connection idle for serveIdleTimeout is closed, so that a peer cannot
+// hold connections (a goroutine and a file descriptor each) open forever.
+const (
+	serveHeaderTimeout = 10 * time.Second
+	serveIdleTimeout   = 2 * time.Minute
+)
+
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: serveHeaderTimeout, IdleTimeout: serveIdleTimeout, MaxHeaderBytes: 1 << 20}
 }

@@ -46,9 +46,12 @@ func cowImageEnabled() bool {
 	return !noCOWImage.Load() && os.Getenv(cowImageEnv) != "0"
 }
 
-// imagePlan decides whether wasm's memory can start from an image: it
-// returns the module without its data segments, the memory's initial size
-// in bytes and the segments to apply, or why not (an empty why means yes).
+// imagePlan decides whether m's memory can start from an image: it returns
+// the module without its data segments (and removes them from m), the
+// memory's initial size in bytes and the segments to apply, or why not (an
+// empty why means yes, and m is left as it was otherwise). Every Compile
+// asks, so it says no to a module with little data before decoding
+// anything.
 //
 // It says yes only when every segment is provably applied at instantiation
 // and never read again: the module has one memory of its own (not imported,
@@ -57,14 +60,16 @@ func cowImageEnabled() bool {
 // fails, and must keep failing the same way), and no code may refer to a
 // segment (memory.init, data.drop: they need a data count section, and a
 // module with one is scanned for them).
-func imagePlan(wasm []byte) (stripped []byte, size uint64, segs []linearmem.Segment, why string) {
-	m, err := wasmbin.Parse(wasm)
-	if err != nil {
-		return nil, 0, nil, "the module does not parse"
-	}
+func imagePlan(m *wasmbin.Module) (stripped []byte, size uint64, segs []linearmem.Segment, why string) {
 	ds := m.Section(wasmbin.SectionData)
 	if ds == nil {
 		return nil, 0, nil, "no data segments"
+	}
+	if int64(len(ds.Payload)) < imageMinBytes.Load() { // the segments' bytes and their headers
+		return nil, 0, nil, "too little data to be worth an image"
+	}
+	if n, k := binary.Uvarint(ds.Payload); k > 0 && n > imageMaxSegments { // the count, LEB128
+		return nil, 0, nil, "too many data segments"
 	}
 	if s := m.Section(wasmbin.SectionImport); s != nil {
 		imps, err := wasmbin.DecodeImports(s.Payload, s.PayloadOffset)
@@ -93,9 +98,6 @@ func imagePlan(wasm []byte) (stripped []byte, size uint64, segs []linearmem.Segm
 		return nil, 0, nil, "initial memory over 4 GiB"
 	}
 	size = mems[0].Min * linearmem.PageSize
-	if n, k := binary.Uvarint(ds.Payload); k > 0 && n > imageMaxSegments { // the count, LEB128
-		return nil, 0, nil, "too many data segments"
-	}
 	data, err := wasmbin.DecodeData(ds.Payload, ds.PayloadOffset)
 	if err != nil {
 		return nil, 0, nil, "the data section does not decode"
@@ -154,14 +156,15 @@ func mayUseSegments(code []byte) bool {
 	return false
 }
 
-// splitImage returns wasm without its data segments and the image of its
-// memory, or wasm and nil when the module does not qualify (imagePlan),
-// memory images are off, or the system has none.
-func splitImage(wasm []byte) (*linearmem.Image, []byte) {
+// splitImage returns wasm (parsed as m) without its data segments and the
+// image of its memory, or wasm and nil when the module does not qualify
+// (imagePlan), memory images are off, or the system has none. It may
+// remove the data sections from m.
+func splitImage(wasm []byte, m *wasmbin.Module) (*linearmem.Image, []byte) {
 	if !cowImageEnabled() {
 		return nil, wasm
 	}
-	stripped, size, segs, why := imagePlan(wasm)
+	stripped, size, segs, why := imagePlan(m)
 	if why != "" {
 		return nil, wasm
 	}
@@ -174,9 +177,9 @@ func splitImage(wasm []byte) (*linearmem.Image, []byte) {
 
 // adoptImage makes img (nil: none) the image p's memory starts from, p.wasm
 // being the module without its data segments, and closes it with p or p's
-// Runtime. The caller holds p.mu or has not published p.
+// Runtime. The caller has not published p.
 func (p *Program) adoptImage(img *linearmem.Image) {
-	p.image, p.imaged = img, true
+	p.image = img
 	if img != nil {
 		// A Runtime's Close ends the program without its Close.
 		context.AfterFunc(p.closing, func() { img.Close() })

@@ -10,11 +10,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wrun-dev/wrun/internal/linearmem"
 	"github.com/wrun-dev/wrun/internal/testenv"
+	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
-// withImages compiles wasm with memory images on or off (the decision is
-// Compile's or the second run's; both happen here).
+// withImages compiles wasm with memory images on or off (Compile decides)
+// and runs it twice.
 func withImages(t testing.TB, rt *Runtime, name string, wasm []byte, on bool, cfg RunConfig) *Program {
 	t.Helper()
 	noCOWImage.Store(!on)
@@ -91,13 +93,10 @@ func TestMemoryImageSameResults(t *testing.T) {
 }
 
 // TestMemoryImageConcurrentRuns: runs of one Program at the same time, all
-// writing the same pages of the image, each see only their own writes, also
-// while the program switches to its image.
+// writing the same pages of the image, each see only their own writes.
 func TestMemoryImageConcurrentRuns(t *testing.T) {
 	defer imageMinBytes.Store(imageMinBytes.Swap(0))
 	rt := newTestRuntime(t)
-	// From the first run on, so that runs on the variant with segments are
-	// in progress when a second run switches to the image.
 	p, err := rt.Compile(context.Background(), "cowdata.wasm", testenv.GuestBytes(t, "wat/cowdata"))
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +121,7 @@ func TestMemoryImageConcurrentRuns(t *testing.T) {
 	}
 	wg.Wait()
 	if p.image == nil {
-		t.Errorf("no memory image after 160 runs")
+		t.Errorf("the program has no memory image")
 	}
 }
 
@@ -166,7 +165,7 @@ func TestMemoryImageSlowPath(t *testing.T) {
 		{"shared", `(module (memory 1 1 shared) (data (i32.const 0) "x"))`, "shared"},
 		{"no data", `(module (memory 1))`, "no data segments"},
 	} {
-		_, _, _, why := imagePlan(watBytes(t, c.wat))
+		_, _, _, why := plan(t, watBytes(t, c.wat))
 		if !strings.Contains(why, c.why) {
 			t.Errorf("%s: imagePlan says %q, want the ordinary path because of %q", c.name, why, c.why)
 		}
@@ -175,14 +174,24 @@ func TestMemoryImageSlowPath(t *testing.T) {
 	// qualifies.
 	wasm := watBytes(t, `(module (memory 1) (data (i32.const 8) "x") (data (i32.const 9) "y")
 		(func (export "f") (memory.fill (i32.const 0) (i32.const 0) (i32.const 0))))`)
-	stripped, size, segs, why := imagePlan(wasm)
+	stripped, size, segs, why := plan(t, wasm)
 	if why != "" || size != 65536 || len(segs) != 2 || len(stripped) >= len(wasm) {
 		t.Errorf("module with a data count section: why %q, size %d, %d segments", why, size, len(segs))
 	}
 	// A few bytes of data are copied faster than mapped.
 	imageMinBytes.Store(256 << 10)
-	if _, _, _, why := imagePlan(testenv.GuestBytes(t, "wat/cowdata")); !strings.Contains(why, "too little data") {
+	if _, _, _, why := plan(t, testenv.GuestBytes(t, "wat/cowdata")); !strings.Contains(why, "too little data") {
 		t.Errorf("cowdata with the default threshold: imagePlan says %q, want too little data", why)
+	}
+	// Every Compile asks: a module with little data is told no before
+	// anything is decoded (here: its data, memory and imports).
+	small, err := wasmbin.Parse(watBytes(t, `(module (import "env" "f" (func)) (memory 1)
+		(data (i32.const 0) "a") (data (i32.const 9) "b") (data (i32.const 99) "c"))`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(10, func() { imagePlan(small) }); n != 0 {
+		t.Errorf("imagePlan of a module with 3 bytes of data allocates %v times, want 0", n)
 	}
 	imageMinBytes.Store(0)
 	// An out-of-bounds segment still fails the instantiation.
@@ -200,6 +209,16 @@ func TestMemoryImageSlowPath(t *testing.T) {
 	if p.image != nil {
 		t.Errorf("a segment past the initial memory: the program has an image")
 	}
+}
+
+// plan parses wasm and asks imagePlan.
+func plan(t testing.TB, wasm []byte) ([]byte, uint64, []linearmem.Segment, string) {
+	t.Helper()
+	m, err := wasmbin.Parse(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return imagePlan(m)
 }
 
 // watBytes compiles WAT source text with wabt's wat2wasm --enable-all.

@@ -41,15 +41,10 @@ type Program struct {
 	closing context.Context
 	stop    context.CancelFunc
 
-	// image is the initial contents of the module's memory when its data
-	// segments were taken out of wasm (see cowimage.go); imaged says the
-	// decision was made (by Compile, or on the second run: see
-	// memoryImage), runs counts runs until then, and retired holds the
-	// variants compiled with the segments until Close. All guarded by mu.
-	image   *linearmem.Image
-	imaged  bool
-	runs    int
-	retired []*compiledModule
+	// image is the initial contents of the module's memory when Compile
+	// took its data segments out of wasm (see cowimage.go), else nil; set
+	// before the Program is published, closed with it.
+	image *linearmem.Image
 }
 
 type compiledModule struct{ wazero.CompiledModule }
@@ -90,10 +85,6 @@ func (p *Program) Close(ctx context.Context) error {
 			c.Close(ctx)
 		}
 	}
-	for _, c := range p.retired {
-		c.Close(ctx)
-	}
-	p.retired = nil
 	return nil
 }
 
@@ -104,39 +95,6 @@ func (p *Program) errClosed() error {
 		return fmt.Errorf("running %s: runtime %w", p.name, ErrClosed)
 	}
 	return fmt.Errorf("running %s: program %w", p.name, ErrClosed)
-}
-
-// memoryImage returns the image the program's memory starts from, nil for
-// none (the module's data segments initialize it). Compile decides when it
-// can; otherwise the second run does (a program run once, as by the CLI,
-// would pay a second compile for nothing): when the module qualifies
-// (imagePlan), it builds the image and from then on compiles the module
-// without its data segments. The variants compiled with them stay until
-// Close, for the runs that may still use them.
-func (p *Program) memoryImage() (*linearmem.Image, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closing.Err() != nil {
-		return nil, p.errClosed()
-	}
-	if p.imaged {
-		return p.image, nil
-	}
-	if p.runs++; p.runs < 2 {
-		return nil, nil
-	}
-	img, stripped := splitImage(p.wasm)
-	p.adoptImage(img)
-	if img == nil {
-		return nil, nil
-	}
-	p.wasm = stripped
-	for i := range p.cm {
-		if c := p.cm[i].Swap(nil); c != nil {
-			p.retired = append(p.retired, c)
-		}
-	}
-	return img, nil
 }
 
 // compiled returns variant v of the program, compiling it on first use.
@@ -192,10 +150,6 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 		v = cancellable
 	case cancelOff:
 		v = fast
-	}
-	img, err := p.memoryImage()
-	if err != nil {
-		return err
 	}
 	cm, err := p.compiled(ctx, v)
 	if err != nil {
@@ -293,7 +247,7 @@ func (p *Program) Run(ctx context.Context, cfg RunConfig) error {
 	// The memory stays mapped until the guest has returned, even when a
 	// Close frees the module under it.
 	alloc := cappedAllocator(cfg.maxPages)
-	if img != nil {
+	if img := p.image; img != nil {
 		if !img.Acquire() { // closed since
 			return p.errClosed()
 		}

@@ -255,10 +255,14 @@ func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Progr
 	if err := wasmbin.CheckCounts(wasm); err != nil { // before wazero decodes a count
 		return nil, fmt.Errorf("%s is %w: %w", name, ErrInvalidModule, err)
 	}
-	if err := r.precheckImports(name, wasm); err != nil { // before a compile that may take seconds
+	m, err := wasmbin.Parse(wasm) // the sections, once, for what follows
+	if err != nil {
+		return nil, fmt.Errorf("%s is %w: %w", name, ErrInvalidModule, err)
+	}
+	if err := r.precheckImports(name, m); err != nil { // before a compile that may take seconds
 		return nil, err
 	}
-	img, code := splitImage(wasm) // without its data segments when its memory starts from an image (cowimage.go)
+	img, code := splitImage(wasm, m) // without its data segments when its memory starts from an image (cowimage.go)
 	v := r.defaultVariant()
 	cm, err := r.compile(ctx, name, code, v)
 	if err != nil {
@@ -270,7 +274,7 @@ func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Progr
 		img.Close()
 		return nil, err
 	}
-	p := &Program{name: name, rt: r, wasm: slices.Clone(code), def: cm, minPages: minPages(wasm, cm)}
+	p := &Program{name: name, rt: r, wasm: slices.Clone(code), def: cm, minPages: minPages(m, cm)}
 	p.closing, p.stop = context.WithCancel(r.closing)
 	p.adoptImage(img)
 	p.cm[v].Store(&compiledModule{cm})
@@ -333,11 +337,7 @@ const maxMissingListed = 10
 // nothing else. The error is a *MissingImportError for the first, its
 // message extended with the others (at most maxMissingListed, then "and N
 // more"). A section it cannot decode is left to wazero's compile.
-func (r *Runtime) precheckImports(name string, wasm []byte) error {
-	m, err := wasmbin.Parse(wasm)
-	if err != nil {
-		return nil
-	}
+func (r *Runtime) precheckImports(name string, m *wasmbin.Module) error {
 	sec := m.Section(wasmbin.SectionImport)
 	if sec == nil {
 		return nil
@@ -449,17 +449,16 @@ func (r *Runtime) checkImports(name string, cm wazero.CompiledModule) error {
 
 // minPages is the initial size of the module's own memory, exported or
 // not (wazero shows only an exported one; an imported memory is refused by
-// checkImports). It reads the memory section of wasm, which compiled into
-// cm; should that fail, cm's exported memory is the answer.
-func minPages(wasm []byte, cm wazero.CompiledModule) uint32 {
-	if m, err := wasmbin.Parse(wasm); err == nil {
-		sec := m.Section(wasmbin.SectionMemory)
-		if sec == nil {
-			return 0
-		}
-		if mems, err := wasmbin.DecodeMemories(sec.Payload, sec.PayloadOffset); err == nil && len(mems) > 0 {
-			return uint32(min(mems[0].Min, math.MaxUint32))
-		}
+// checkImports). It reads the memory section of m (splitImage leaves it
+// there), which compiled into cm; should that fail, cm's exported memory
+// is the answer.
+func minPages(m *wasmbin.Module, cm wazero.CompiledModule) uint32 {
+	sec := m.Section(wasmbin.SectionMemory)
+	if sec == nil {
+		return 0
+	}
+	if mems, err := wasmbin.DecodeMemories(sec.Payload, sec.PayloadOffset); err == nil && len(mems) > 0 {
+		return uint32(min(mems[0].Min, math.MaxUint32))
 	}
 	for _, m := range cm.ExportedMemories() {
 		return m.Min()

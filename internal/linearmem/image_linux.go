@@ -3,8 +3,10 @@
 package linearmem
 
 import (
+	"cmp"
 	"fmt"
 	"os"
+	"slices"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,23 +37,43 @@ func (im *Image) fill(segs []Segment) error {
 	if err := unix.Ftruncate(im.fd, int64(im.hi)); err != nil {
 		return err
 	}
-	// One write of the whole range: a module may have tens of thousands of
-	// small segments (Go's), and a write each costs more than the copy.
-	buf := make([]byte, im.hi-im.lo)
-	for _, s := range segs {
+	// Only the host pages some segment touches are written, a run of
+	// adjacent ones at a time (a module may have thousands of small
+	// segments, and a write each costs more than the copy); the rest of the
+	// file stays a hole, which reads as zero. Neither the file nor a buffer
+	// ever holds the whole range, which a module may make as large as its
+	// initial memory (4 GiB) with two far-apart segments.
+	pg := uint64(os.Getpagesize())
+	idx := make([]int, 0, len(segs))
+	for i, s := range segs {
 		if len(s.Data) > 0 { // an empty one may lie anywhere
-			copy(buf[s.Offset-im.lo:], s.Data)
+			idx = append(idx, i)
 		}
 	}
-	for b, off := buf, int64(im.lo); len(b) > 0; {
-		n, err := unix.Pwrite(im.fd, b, off)
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return err
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(segs[a].Offset, segs[b].Offset) })
+	end := func(i int) uint64 { return min((segs[i].Offset+uint64(len(segs[i].Data))+pg-1)/pg*pg, im.hi) }
+	for len(idx) > 0 {
+		lo, hi, n := segs[idx[0]].Offset/pg*pg, end(idx[0]), 1
+		for ; n < len(idx) && segs[idx[n]].Offset <= hi; n++ {
+			hi = max(hi, end(idx[n]))
 		}
-		b, off = b[n:], off+int64(n)
+		run := idx[:n]
+		idx = idx[n:]
+		slices.Sort(run) // in the module's order: a later segment wins
+		buf := make([]byte, hi-lo)
+		for _, i := range run {
+			copy(buf[segs[i].Offset-lo:], segs[i].Data)
+		}
+		for b, off := buf, int64(lo); len(b) > 0; {
+			n, err := unix.Pwrite(im.fd, b, off)
+			if err != nil {
+				if err == unix.EINTR {
+					continue
+				}
+				return err
+			}
+			b, off = b[n:], off+int64(n)
+		}
 	}
 	_, err := unix.FcntlInt(uintptr(im.fd), unix.F_ADD_SEALS,
 		unix.F_SEAL_WRITE|unix.F_SEAL_GROW|unix.F_SEAL_SHRINK|unix.F_SEAL_SEAL)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wrun-dev/wrun/internal/printable"
 	"github.com/wrun-dev/wrun/internal/wasmbin"
 )
 
@@ -288,20 +289,20 @@ func (c *Component) p1Wiring(idx map[string]int) string {
 	for _, im := range imports {
 		e := p1Exports[im.Name]
 		if e == nil || e.Sort != SortFunc {
-			return fmt.Sprintf("the main module's import %s is not wired", printable(im.Name))
+			return fmt.Sprintf("the main module's import %s is not wired", printable.String(im.Name))
 		}
 		in, name, ok := c.coreFuncAlias(e.Index)
 		if !ok || int(in) != inst[RoleShim] {
-			return fmt.Sprintf("the main module's import %s does not come from the shim", printable(im.Name))
+			return fmt.Sprintf("the main module's import %s does not come from the shim", printable.String(im.Name))
 		}
 		b := BaseName(im.Name)
 		if prev, dup := base[name]; dup && prev != b {
-			return fmt.Sprintf("shim entry %s is wired to two imports", printable(name))
+			return fmt.Sprintf("shim entry %s is wired to two imports", printable.String(name))
 		}
 		base[name] = b
 		viaShim[name] = b
 		if !adapterFuncs[b] {
-			return fmt.Sprintf("the adapter does not export %s, which the main module imports", printable(im.Name))
+			return fmt.Sprintf("the adapter does not export %s, which the main module imports", printable.String(im.Name))
 		}
 	}
 	// fixups ← { actual: adapter exports by the same names, shim: shim }
@@ -317,13 +318,13 @@ func (c *Component) p1Wiring(idx map[string]int) string {
 		}
 		in, name, ok := c.coreFuncAlias(e.Index)
 		if !ok || int(in) != inst[RoleAdapter] || name != p1Name || e.Sort != SortFunc {
-			return fmt.Sprintf("shim entry %s (%s) is not filled with the adapter's %s", printable(e.Name), p1Name, p1Name)
+			return fmt.Sprintf("shim entry %s (%s) is not filled with the adapter's %s", printable.String(e.Name), printable.String(p1Name), printable.String(p1Name))
 		}
 		filled[e.Name]++
 	}
 	for shimName, p1Name := range viaShim {
 		if filled[shimName] != 1 {
-			return fmt.Sprintf("shim entry %s (%s) is filled %d times, not once", printable(shimName), p1Name, filled[shimName])
+			return fmt.Sprintf("shim entry %s (%s) is filled %d times, not once", printable.String(shimName), printable.String(p1Name), filled[shimName])
 		}
 	}
 	// adapter ← { __main_module__: main's _start, env: main's memory }
@@ -334,7 +335,7 @@ func (c *Component) p1Wiring(idx map[string]int) string {
 	for _, e := range mm.Exports {
 		in, _, ok := c.coreFuncAlias(e.Index)
 		if e.Sort != SortFunc || !ok || int(in) != inst[RoleMain] {
-			return fmt.Sprintf("the adapter's __main_module__ %s is not the main module's", e.Name)
+			return fmt.Sprintf("the adapter's __main_module__ %s is not the main module's", printable.String(e.Name))
 		}
 	}
 	if env, _, ok := c.arg(adIn, "env"); ok {
@@ -361,7 +362,7 @@ func (c *Component) p1Wiring(idx map[string]int) string {
 			}
 		}
 		if !lifted {
-			return fmt.Sprintf("its %s export is not the adapter's %s", run.Name, want)
+			return fmt.Sprintf("its %s export is not the adapter's %s", printable.String(run.Name), printable.String(want))
 		}
 	}
 	return ""
@@ -392,17 +393,6 @@ func BaseName(name string) string {
 	return name[:i]
 }
 
-// printable quotes a name from the binary when it holds anything but
-// printable ASCII.
-func printable(s string) string {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x20 || s[i] >= 0x7f {
-			return fmt.Sprintf("%q", s)
-		}
-	}
-	return s
-}
-
 // Core returns the main module of a p1-adapted component as the WASI
 // preview 1 program it was: import names wit-component made distinct
 // ("fd_write [v2]") are given back their function's name. It is the
@@ -423,7 +413,7 @@ func (s *Shape) Core() ([]byte, error) {
 	payload := wasmbin.AppendU32(nil, uint32(len(m.Imports)))
 	for _, im := range m.Imports {
 		if im.Kind != wasmbin.KindFunc {
-			return nil, fmt.Errorf("import %s is not a function", printable(im.Name))
+			return nil, fmt.Errorf("import %s is not a function", printable.String(im.Name))
 		}
 		payload = appendName(payload, im.Module)
 		payload = appendName(payload, BaseName(im.Name))

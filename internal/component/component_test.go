@@ -59,15 +59,14 @@ func TestHostile(t *testing.T) {
 	}
 }
 
-// TestClassifyJco: a real component made by jco from a C guest is a
-// p1-adapted command whose main module is the guest, byte for byte; the
-// same component with its main module's instantiation argument renamed is
-// no longer taken for one.
-func TestClassifyJco(t *testing.T) {
+// adapt wraps the test guest (e.g. "c/hello") into a component with jco's
+// wasi_snapshot_preview1 command adapter, and parses and classifies it.
+func adapt(t *testing.T, guest string) ([]byte, *Component, *Shape) {
+	t.Helper()
 	j := testenv.NpmTool(t, "jco", "@bytecodealliance/jco", "1.35.0", "node_modules/.bin/jco")
-	out := filepath.Join(t.TempDir(), "hello.wasm")
-	if b, err := exec.Command(j, "new", testenv.GuestPath("c/hello"), "--wasi-command", "-o", out).CombinedOutput(); err != nil {
-		t.Fatalf("jco new: %v\n%s", err, b)
+	out := filepath.Join(t.TempDir(), "adapted.wasm")
+	if b, err := exec.Command(j, "new", testenv.GuestPath(guest), "--wasi-command", "-o", out).CombinedOutput(); err != nil {
+		t.Fatalf("jco new %s: %v\n%s", guest, err, b)
 	}
 	b, err := os.ReadFile(out)
 	if err != nil {
@@ -77,7 +76,15 @@ func TestClassifyJco(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := Classify(c)
+	return b, c, Classify(c)
+}
+
+// TestClassifyJco: a real component made by jco from a C guest is a
+// p1-adapted command whose main module is the guest, byte for byte; the
+// same component with its main module's instantiation argument renamed is
+// no longer taken for one.
+func TestClassifyJco(t *testing.T) {
+	b, c, s := adapt(t, "c/hello")
 	if !s.Runnable() || strings.Join(s.Roles, ",") != "main,adapter,shim,fixups" {
 		t.Fatalf("shape %+v (%s)", s, s.Why)
 	}
@@ -107,20 +114,7 @@ func TestClassifyJco(t *testing.T) {
 // bytes minimally); Core gives the original module back: the same
 // sections with the same payloads.
 func TestCoreGo(t *testing.T) {
-	j := testenv.NpmTool(t, "jco", "@bytecodealliance/jco", "1.35.0", "node_modules/.bin/jco")
-	out := filepath.Join(t.TempDir(), "echo.wasm")
-	if b, err := exec.Command(j, "new", testenv.GuestPath("go/echo"), "--wasi-command", "-o", out).CombinedOutput(); err != nil {
-		t.Fatalf("jco new: %v\n%s", err, b)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := Parse(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := Classify(c)
+	_, _, s := adapt(t, "go/echo")
 	if !s.Runnable() {
 		t.Fatalf("not runnable: %s", s.Why)
 	}
@@ -156,5 +150,36 @@ func TestCoreGo(t *testing.T) {
 		if got := BaseName(name); got != want {
 			t.Errorf("BaseName(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// TestWhyQuotesNames: names from the binary that reach Shape.Why (which
+// wrun prints) are quoted when they hold control characters. The adapted
+// component's __main_module__ instance gets an export named with a
+// terminal escape, made a global, so that the wiring check names it.
+func TestWhyQuotesNames(t *testing.T) {
+	b, _, _ := adapt(t, "c/hello")
+	named := false
+	for i := 0; ; i++ {
+		k := strings.Index(string(b[i:]), "\x06_start")
+		if k < 0 {
+			break
+		}
+		i += k
+		tampered := append([]byte{}, b...)
+		copy(tampered[i+1:], "\x1b]0;X\x07")
+		tampered[i+7] = SortGlobal
+		c2, err := Parse(tampered)
+		if err != nil {
+			continue
+		}
+		s := Classify(c2)
+		named = named || strings.Contains(s.Why, "__main_module__")
+		if strings.ContainsAny(s.Why, "\x1b\x07") {
+			t.Errorf("Why holds a raw control character: %q", s.Why)
+		}
+	}
+	if !named {
+		t.Error("no tampering reached the __main_module__ check: the test does not test it")
 	}
 }

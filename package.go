@@ -258,7 +258,9 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	if err != nil {
 		return nil, err
 	}
-	p.setArgsEnv(exe)
+	if err := p.setArgsEnv(exe); err != nil {
+		return nil, err
+	}
 	r.openPycache(p, res)
 
 	if !preinitPending {
@@ -270,12 +272,13 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 		return p, nil
 	}
 	env := p.initEnv()
+	mounts, inputs := preinitMounts(exe, p.layers, origins)
 	compile := func() (*Program, error) {
 		wasm, err := readWasm(exe)
 		if err != nil {
 			return nil, err
 		}
-		if wasm, err = r.preinit(ctx, exe, wasm, p.layers, origins, env); err != nil {
+		if wasm, err = r.preinit(ctx, exe, wasm, mounts, inputs, env); err != nil {
 			return nil, err
 		}
 		return r.Compile(ctx, exe.Label(), wasm)
@@ -290,7 +293,7 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	// The snapshot is a function of the inputs its cache is keyed by: a
 	// Load with the same inputs uses the program compiled from it (a warm
 	// `wrun server` skips reading, and wazero's decoding of, the snapshot).
-	p.prog, p.release, err = r.loads().program(ctx, progKey{exe.Label(), preinitKey(exe, sum, origins, env)}, compile)
+	p.prog, p.release, err = r.loads().program(ctx, progKey{exe.Label(), preinitKey(exe, sum, inputs, env)}, compile)
 	if err != nil {
 		return nil, err
 	}
@@ -298,21 +301,38 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 }
 
 // preinitKey names the pre-initialized program of exe in the load cache:
-// everything its snapshot depends on (see preinit) — a superset of the
-// snapshot cache's key, as it names every layer's origin.
-func preinitKey(exe *registryclient.Package, wasm bundle.Digest, origins map[string][]string, env []string) bundle.Digest {
+// what the snapshot cache's key (preinit.CacheKey) is made of, with the
+// wasm's digest from the package's file index rather than from its bytes
+// (which a warm Load does not read). Each field is framed by its length.
+func preinitKey(exe *registryclient.Package, wasm bundle.Digest, inputs string, env []string) bundle.Digest {
+	var b strings.Builder
+	field := func(name, value string) { fmt.Fprintf(&b, "%s %d:%s\n", name, len(value), value) }
+	field("wasm", wasm.String())
+	field("inputs", inputs)
+	field("init", exe.Manifest.Preinit.Init)
+	for _, e := range env {
+		field("env", e)
+	}
+	return bundle.SumBytes([]byte(b.String()))
+}
+
+// preinitMounts returns the layers the init of exe sees (those [preinit]
+// mounts names, else all) and the snapshot cache's inputs for them: the
+// package's digest, and each mounted guest path with what its layers hold
+// (origins).
+func preinitMounts(exe *registryclient.Package, layers []vfs.Mount, origins map[string][]string) ([]vfs.Mount, string) {
 	pre := exe.Manifest.Preinit
-	in := []string{"preinit", "wasm " + wasm.String(), "package " + exe.Digest().String(), "init " + pre.Init}
-	for _, g := range slices.Sorted(maps.Keys(origins)) {
-		for _, o := range origins[g] {
-			in = append(in, "mount "+g+" "+o)
+	var mounts []vfs.Mount
+	inputs := []string{"package " + exe.Digest().String()}
+	for _, l := range layers {
+		if len(pre.Mounts) == 0 || slices.Contains(pre.Mounts, l.Guest) {
+			mounts = append(mounts, l)
+			for _, o := range origins[l.Guest] {
+				inputs = append(inputs, "mount "+l.Guest+" "+o)
+			}
 		}
 	}
-	in = append(in, "mounts "+strings.Join(pre.Mounts, ","))
-	for _, e := range env {
-		in = append(in, "env "+e)
-	}
-	return bundle.SumBytes([]byte(strings.Join(in, "\n")))
+	return mounts, strings.Join(inputs, "\n")
 }
 
 // executable is the package whose wasm runs: the root, or the runtime it
@@ -568,34 +588,54 @@ func stackLayers(layers []pkgLayer, origins map[string][]string) []vfs.Mount {
 // [test] ones. Each env value's ${NAME} expands, once, here, against the
 // environment below it (bundle.ExpandEnv): the runtime's against nothing,
 // the root's [run] env against the runtime's, [test] env against the
-// result.
-func (p *Package) setArgsEnv(exe *registryclient.Package) {
+// result. A table whose values expand to more than maxExpandedEnv bytes in
+// all fails the Load.
+func (p *Package) setArgsEnv(exe *registryclient.Package) error {
 	m := p.Manifest
+	var err error
 	if exe != p.Resolved.Root {
 		p.args = slices.Clone(exe.Manifest.Run.Args)
-		p.env = expandEnv(nil, exe.Manifest.Run.Env)
+		if p.env, err = expandEnv(nil, exe.Manifest.Run.Env); err != nil {
+			return fmt.Errorf("%s: [run] env: %w", exe.Label(), err)
+		}
 	}
 	p.args = append(p.args, m.Run.Args...)
-	p.env = expandEnv(p.env, m.Run.Env)
+	if p.env, err = expandEnv(p.env, m.Run.Env); err != nil {
+		return fmt.Errorf("%s: [run] env: %w", p.Resolved.Root.Label(), err)
+	}
 	p.cwd = m.Run.Cwd
 	if m.Test != nil {
 		p.testArgs = m.Test.Args
-		p.testEnv = expandEnv(p.env, m.Test.Env)
+		if p.testEnv, err = expandEnv(p.env, m.Test.Env); err != nil {
+			return fmt.Errorf("%s: [test] env: %w", p.Resolved.Root.Label(), err)
+		}
 		p.testCwd = m.Test.Cwd
 	}
+	return nil
 }
+
+// maxExpandedEnv bounds what the values of one env table expand to, in
+// all: each ${NAME} copies a value, so a manifest naming a long one many
+// times would otherwise take gigabytes.
+const maxExpandedEnv = bundle.MaxManifestSize
 
 // expandEnv returns base with env laid over it, env's values expanded
 // against base.
-func expandEnv(base, env map[string]string) map[string]string {
+func expandEnv(base, env map[string]string) (map[string]string, error) {
 	out := maps.Clone(base)
 	if out == nil {
 		out = map[string]string{}
 	}
-	for k, v := range env {
-		out[k] = bundle.ExpandEnv(v, base)
+	budget := maxExpandedEnv
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		v, err := bundle.ExpandEnvMax(env[k], base, budget)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w; name long values fewer times", printable.String(k), err)
+		}
+		budget -= len(v)
+		out[k] = v
 	}
-	return out
+	return out, nil
 }
 
 // initEnv is the environment a pre-initialization of p's runtime runs
@@ -617,10 +657,11 @@ func (p *Package) initEnv() []string {
 // every layer mounted for it (guest path, and the digest and directory of
 // each package whose files it holds: an app's files, not only the
 // runtime's), its environment env (the app's [run] env over the runtime's,
-// see initEnv: part of the key) and the init's name. origins gives, for
-// each guest path of layers, what its layers hold. A failed init's error
-// ends with the last line it wrote on stderr (printable characters only).
-func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm []byte, layers []vfs.Mount, origins map[string][]string, env []string) ([]byte, error) {
+// see initEnv: part of the key) and the init's name. layers are the ones
+// it mounts and inputs what they hold (see preinitMounts). A failed init's
+// error ends with the last line it wrote on stderr (printable characters
+// only).
+func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm []byte, layers []vfs.Mount, inputs string, env []string) ([]byte, error) {
 	pre := exe.Manifest.Preinit
 	initFunc := orDefault(pre.Init, preinit.DefaultInitFunc)
 	pending, err := exportsFunc(wasm, initFunc)
@@ -631,14 +672,8 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 		return wasm, nil // shipped pre-initialized
 	}
 	var mounts []vfs.Mount
-	inputs := []string{"package " + exe.Digest().String()}
 	for _, l := range layers {
-		if len(pre.Mounts) == 0 || slices.Contains(pre.Mounts, l.Guest) {
-			mounts = append(mounts, vfs.Mount{Guest: l.Guest, FS: vfs.NewCopyOnWriteFS(l.FS)})
-			for _, o := range origins[l.Guest] {
-				inputs = append(inputs, "mount "+l.Guest+" "+o)
-			}
-		}
+		mounts = append(mounts, vfs.Mount{Guest: l.Guest, FS: vfs.NewCopyOnWriteFS(l.FS)})
 	}
 	dirs, err := r.home()
 	if err != nil {
@@ -652,7 +687,7 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 	}
 	defer release()
 	var stderr tailWriter
-	out, _, err := preinit.Cached(ctx, dirs.Snapshots(), wasm, strings.Join(inputs, "\n"), preinit.Options{
+	out, _, err := preinit.Cached(ctx, dirs.Snapshots(), wasm, inputs, preinit.Options{
 		InitFunc: initFunc, Mounts: mounts, CompilationCache: r.cache,
 		Env: env, AllowRandom: true, Stderr: &stderr,
 		Timeout: r.cfg.preinitTimeout, MaxMemoryBytes: uint64(r.cfg.preinitMaxPages) * pageSize,
@@ -871,11 +906,18 @@ func (r *Runtime) openPycache(p *Package, res *registryclient.Resolved) {
 	key := prefix + hex.EncodeToString(h.Sum(nil)[:8])
 	base := dirs.Pycache()
 	if ents, err := os.ReadDir(base); err == nil {
+		var others []fs.DirEntry // other apps' caches
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), prefix) && e.Name() != key && e.Name() != key+".sources" {
-				os.RemoveAll(filepath.Join(base, e.Name()))
+			switch {
+			case strings.HasPrefix(e.Name(), prefix):
+				if e.Name() != key && e.Name() != key+".sources" {
+					os.RemoveAll(filepath.Join(base, e.Name()))
+				}
+			case e.IsDir():
+				others = append(others, e)
 			}
 		}
+		evictPycaches(base, others, MaxPycacheApps-1)
 	}
 	cache := filepath.Join(base, key)
 	if err := os.MkdirAll(cache, 0o755); err != nil {
@@ -921,6 +963,31 @@ func (r *Runtime) openPycache(p *Package, res *registryclient.Resolved) {
 	}
 }
 
+// MaxPycacheApps bounds how many apps keep a bytecode cache (one per
+// directory loaded from): a Load removes the least recently loaded ones
+// past it, so that the caches hold at most MaxPycacheApps times
+// MaxPycacheBytes (plus what one Load lets runs add) in all.
+const MaxPycacheApps = 32
+
+// evictPycaches removes the least recently used of the bytecode caches
+// caches (directories of base, each with its ".sources" record) but keep.
+func evictPycaches(base string, caches []fs.DirEntry, keep int) {
+	if len(caches) <= keep {
+		return
+	}
+	used := map[string]time.Time{}
+	for _, c := range caches {
+		if fi, err := c.Info(); err == nil {
+			used[c.Name()] = fi.ModTime()
+		}
+	}
+	slices.SortFunc(caches, func(a, b fs.DirEntry) int { return used[a.Name()].Compare(used[b.Name()]) })
+	for _, c := range caches[:len(caches)-keep] {
+		os.RemoveAll(filepath.Join(base, c.Name()))
+		os.Remove(filepath.Join(base, c.Name()+".sources"))
+	}
+}
+
 // forgetChanged removes from the bytecode cache dir what was compiled from
 // an app source that changed since the last Load: CPython's timestamp
 // .pyc files record a source's mtime in whole seconds and its size, so an
@@ -932,8 +999,8 @@ func (r *Runtime) openPycache(p *Package, res *registryclient.Resolved) {
 func forgetChanged(dir string, root *registryclient.Package) bool {
 	record := dir + ".sources"
 	old := map[string]string{}
-	b, err := os.ReadFile(record)
-	if err != nil {
+	b, readErr := os.ReadFile(record)
+	if readErr != nil {
 		if err := os.RemoveAll(dir); err != nil {
 			return false
 		}
@@ -946,6 +1013,11 @@ func forgetChanged(dir string, root *registryclient.Package) bool {
 			old[guest] = sum
 		}
 	}
+	cache, err := os.OpenRoot(dir)
+	if err != nil {
+		return false
+	}
+	defer cache.Close()
 	var now strings.Builder
 	for _, e := range root.Files() {
 		for _, a := range root.Manifest.Assets {
@@ -956,9 +1028,12 @@ func forgetChanged(dir string, root *registryclient.Package) bool {
 			guest := path.Join("/", a.To, rel)
 			fmt.Fprintf(&now, "%s %s\n", e.Sum, guest)
 			if prev, ok := old[guest]; ok && prev != e.Sum.String() {
-				forgetSource(dir, guest)
+				forgetSource(cache, guest)
 			}
 		}
+	}
+	if readErr == nil && string(b) == now.String() {
+		return true // unchanged: no write
 	}
 	tmp := record + ".tmp"
 	if err := os.WriteFile(tmp, []byte(now.String()), 0o644); err != nil {
@@ -970,13 +1045,24 @@ func forgetChanged(dir string, root *registryclient.Package) bool {
 // forgetSource removes the bytecode cached for the guest source file
 // guest: CPython's STEM.cpython-311.pyc and pytest's
 // STEM.cpython-311-pytest-VERSION.pyc in the directory mirroring its own.
-func forgetSource(dir, guest string) {
-	d := filepath.Join(dir, filepath.FromSlash(path.Dir(guest)))
+// The guest writes the cache, links included: cache confines the walk to
+// it, so a link leading out (a directory renamed with one inside) fails
+// to open rather than having files removed wherever it points.
+func forgetSource(cache *os.Root, guest string) {
+	d := strings.TrimPrefix(path.Dir(guest), "/")
+	if d == "" {
+		d = "."
+	}
+	f, err := cache.Open(d)
+	if err != nil {
+		return
+	}
+	names, _ := f.Readdirnames(-1)
+	f.Close()
 	stem := strings.TrimSuffix(path.Base(guest), ".py") + "."
-	ents, _ := os.ReadDir(d)
-	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), stem) && strings.HasSuffix(e.Name(), ".pyc") {
-			os.Remove(filepath.Join(d, e.Name()))
+	for _, name := range names {
+		if strings.HasPrefix(name, stem) && strings.HasSuffix(name, ".pyc") {
+			cache.Remove(path.Join(d, name))
 		}
 	}
 }

@@ -3,10 +3,12 @@ package wrun_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/home"
@@ -232,5 +234,108 @@ func TestPythonPreloadMissingModule(t *testing.T) {
 	}
 	if n := snapshotCount(t, state); n != 0 {
 		t.Errorf("%d snapshots cached after a failed init", n)
+	}
+}
+
+// TestPycacheForgetStaysInside: a Load that forgets the bytecode of a
+// changed app source removes it inside the app's bytecode cache only, even
+// when a guest (through a directory renamed with a link inside) left a
+// link there that leads out of it.
+func TestPycacheForgetStaysInside(t *testing.T) {
+	ctx := context.Background()
+	rt, home := preloadRuntime(t)
+	app := writePkg(t, `[package]
+name = "test:pycacheapp"
+version = "1.0.0"
+kind = "component"
+[run]
+runtime = "python:cpython"
+args = ["/app/mod.py"]
+[[assets]]
+from = "app"
+to = "/app"
+`, map[string][]byte{"app/mod.py": []byte("VALUE = 1\n")})
+	load := func() {
+		t.Helper()
+		p, err := rt.Load(ctx, app)
+		if err != nil {
+			t.Fatalf("loading the app: %v", err)
+		}
+		p.Close(ctx)
+	}
+	load()
+	caches, _ := filepath.Glob(filepath.Join(home, "cache", "pycache", "*.sources"))
+	if len(caches) != 1 {
+		t.Fatalf("bytecode caches: %v", caches)
+	}
+	cache := strings.TrimSuffix(caches[0], ".sources")
+	victim := t.TempDir()
+	pyc := filepath.Join(victim, "mod.cpython-311.pyc")
+	if err := os.WriteFile(pyc, []byte("not the cache's"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(filepath.Join(cache, "app"))
+	if err := os.Symlink(victim, filepath.Join(cache, "app")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(app, "app", "mod.py"), []byte("VALUE = 2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	load()
+	if _, err := os.Stat(pyc); err != nil {
+		t.Errorf("the Load removed a file outside the bytecode cache: %v", err)
+	}
+}
+
+// TestPycacheAppsBounded: every directory a Python app is loaded from gets
+// its own bytecode cache; a Load keeps at most wrun.MaxPycacheApps of them,
+// removing the least recently used.
+func TestPycacheAppsBounded(t *testing.T) {
+	ctx := context.Background()
+	rt, home := preloadRuntime(t)
+	base := filepath.Join(home, "cache", "pycache")
+	old := time.Now().Add(-time.Hour)
+	for i := range wrun.MaxPycacheApps + 3 {
+		d := filepath.Join(base, fmt.Sprintf("%016x-0000000000000000", i))
+		if err := os.MkdirAll(filepath.Join(d, "app"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(d+".sources", nil, 0o644)
+		os.Chtimes(d, old.Add(time.Duration(i)*time.Second), old.Add(time.Duration(i)*time.Second))
+	}
+	app := writePkg(t, `[package]
+name = "test:pycacheapp"
+version = "1.0.0"
+kind = "component"
+[run]
+runtime = "python:cpython"
+args = ["/app/mod.py"]
+[[assets]]
+from = "app"
+to = "/app"
+`, map[string][]byte{"app/mod.py": []byte("VALUE = 1\n")})
+	p, err := rt.Load(ctx, app)
+	if err != nil {
+		t.Fatalf("loading the app: %v", err)
+	}
+	p.Close(ctx)
+	ents, err := os.ReadDir(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dirs, records []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".sources") {
+			records = append(records, e.Name())
+		} else {
+			dirs = append(dirs, e.Name())
+		}
+	}
+	if len(dirs) != wrun.MaxPycacheApps || len(records) != wrun.MaxPycacheApps {
+		t.Fatalf("%d caches and %d records kept, want %d: %v", len(dirs), len(records), wrun.MaxPycacheApps, dirs)
+	}
+	// The oldest went: the first kept is the fourth made.
+	if !strings.HasPrefix(dirs[0], fmt.Sprintf("%016x-", 4)) {
+		t.Errorf("kept %v: the least recently used should have gone", dirs)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wrun-dev/wrun"
+	"github.com/wrun-dev/wrun/bundle"
 	"github.com/wrun-dev/wrun/registryclient"
 )
 
@@ -115,5 +116,32 @@ func checkConflict(t *testing.T, app string, pkgs ...string) {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q does not name %s", err, s)
 		}
+	}
+}
+
+// A manifest whose env values name a long value many times (each ${NAME}
+// copies it) fails the Load with ErrTooLarge rather than taking gigabytes;
+// the same env with the value named once loads.
+func TestEnvExpansionBounded(t *testing.T) {
+	t.Setenv("WRUN_HOME", t.TempDir())
+	long := strings.Repeat("x", 64<<10)
+	manifest := func(times int) string {
+		return strings.Replace(catManifest, "[[assets]]",
+			fmt.Sprintf("env = { LONG = %q }\n[test]\nenv = { MANY = %q }\n[[assets]]", long, strings.Repeat("${LONG}", times)), 1)
+	}
+	ctx := context.Background()
+	rt, err := wrun.New(ctx, wrun.NewConfig().WithInMemoryCache())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Close(ctx)
+	p, err := rt.Load(ctx, writePackage(t, manifest(1), map[string]string{"static/hello.txt": "hi\n"}))
+	if err != nil {
+		t.Fatalf("a value named once: %v", err)
+	}
+	p.Close(ctx)
+	_, err = rt.Load(ctx, writePackage(t, manifest(64), map[string]string{"static/hello.txt": "hi\n"}))
+	if !errors.Is(err, bundle.ErrTooLarge) || !strings.Contains(err.Error(), "[test] env: MANY") {
+		t.Fatalf("a value naming 64 KiB 64 times: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package bundle
 import (
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"sort"
 	"strconv"
@@ -468,7 +469,7 @@ func checkEnv(key string, env map[string]string) error {
 		if kv.Check(k, env[k]) != nil {
 			return &ManifestError{Key: key + "." + keyString(toml.Key{k}), Msg: fmt.Sprintf("the value %q contains a NUL byte, which no environment variable can hold; remove it", env[k])}
 		}
-		if _, err := expandEnv(env[k], nil); err != nil {
+		if _, err := expandEnv(env[k], nil, len(env[k])); err != nil {
 			return &ManifestError{Key: key + "." + keyString(toml.Key{k}), Msg: err.Error()}
 		}
 	}
@@ -586,29 +587,35 @@ func levenshtein(a, b string) int {
 // one after), so "/app/src:${PYTHONPATH}" is "/app/src" when PYTHONPATH is
 // unset rather than a list with an empty entry (which Python and most
 // shells read as the working directory). A value the manifest accepted
-// always expands.
+// always expands; see ExpandEnvMax for a bound on the result.
 func ExpandEnv(value string, base map[string]string) string {
-	out, _ := expandEnv(value, base)
+	out, _ := expandEnv(value, base, math.MaxInt)
 	return out
+}
+
+// ExpandEnvMax is ExpandEnv, failing with ErrTooLarge instead when value
+// expands to more than max bytes (it may name a long value many times).
+func ExpandEnvMax(value string, base map[string]string, max int) (string, error) {
+	return expandEnv(value, base, max)
 }
 
 // expandEnv is ExpandEnv, or the error of a value that uses "$" another
 // way.
-func expandEnv(value string, base map[string]string) (string, error) {
+func expandEnv(value string, base map[string]string, max int) (string, error) {
 	if !strings.Contains(value, "$") {
 		return value, nil
 	}
-	var b strings.Builder
+	var b []byte
 	for i := 0; i < len(value); {
 		c := value[i]
 		if c != '$' {
-			b.WriteByte(c)
+			b = append(b, c)
 			i++
 			continue
 		}
 		rest := value[i+1:]
 		if strings.HasPrefix(rest, "$") {
-			b.WriteByte('$')
+			b = append(b, '$')
 			i += 2
 			continue
 		}
@@ -626,17 +633,18 @@ func expandEnv(value string, base map[string]string) (string, error) {
 		v := base[name]
 		if v == "" {
 			switch {
-			case strings.HasSuffix(b.String(), ":"):
-				s := b.String()
-				b.Reset()
-				b.WriteString(s[:len(s)-1])
+			case len(b) > 0 && b[len(b)-1] == ':':
+				b = b[:len(b)-1]
 			case i < len(value) && value[i] == ':':
 				i++
 			}
 		}
-		b.WriteString(v)
+		if len(b)+len(v) > max {
+			return "", fmt.Errorf("%w: %q expands to more than %d bytes", ErrTooLarge, value[:min(len(value), 100)], max)
+		}
+		b = append(b, v...)
 	}
-	return b.String(), nil
+	return string(b), nil
 }
 
 var envNameRE = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)

@@ -122,46 +122,29 @@ func TestPyprojectConflict(t *testing.T) {
 			t.Fatalf("publish %s: %s", name, r.stderr)
 		}
 	}
+	// app is an app of name whose main.py is main, depending on deps
+	// ("NAME RANGE", each mounted at site).
+	app := func(name, main string, deps ...string) string {
+		dir := t.TempDir()
+		m := fmt.Sprintf("[package]\nname = %q\nversion = \"1.0.0\"\n[run]\nruntime = \"python:cpython@^3.11\"\nargs = [\"/app/main.py\"]\n[[assets]]\nfrom = \"app\"\nto = \"/app\"\n[dependencies]\n", name)
+		for _, d := range deps {
+			name, rng, _ := strings.Cut(d, " ")
+			m += fmt.Sprintf("%q = { version = %q, to = %q }\n", name, rng, site)
+		}
+		pyWriteFile(t, filepath.Join(dir, "wrun.toml"), m)
+		if err := os.MkdirAll(filepath.Join(dir, "app"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		pyWriteFile(t, filepath.Join(dir, "app", "main.py"), main)
+		return dir
+	}
 	// One library at site-packages stacks over the runtime's own
 	// site-packages (README.txt), which stays visible.
-	one := t.TempDir()
-	pyWriteFile(t, filepath.Join(one, "wrun.toml"), `[package]
-name = "wrunpy:oneapp"
-version = "1.0.0"
-[run]
-runtime = "python:cpython@^3.11"
-args = ["/app/main.py"]
-[[assets]]
-from = "app"
-to = "/app"
-[dependencies]
-"wrunpy:clash1" = { version = "^1", to = "`+site+`" }
-`)
-	if err := os.MkdirAll(filepath.Join(one, "app"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pyWriteFile(t, filepath.Join(one, "app", "main.py"), "import os, clash\nprint(clash.WHO, sorted(os.listdir('"+site+"')))\n")
+	one := app("wrunpy:oneapp", "import os, clash\nprint(clash.WHO, sorted(os.listdir('"+site+"')))\n", "wrunpy:clash1 ^1")
 	c.run("run", one).want(t, 0, "wrunpy:clash1 ['README.txt', 'clash', 'only1.py']\n", "")
 
-	app := t.TempDir()
-	pyWriteFile(t, filepath.Join(app, "wrun.toml"), `[package]
-name = "wrunpy:clashapp"
-version = "1.0.0"
-[run]
-runtime = "python:cpython@^3.11"
-args = ["/app/main.py"]
-[[assets]]
-from = "app"
-to = "/app"
-[dependencies]
-"wrunpy:clash1" = { version = "^1", to = "`+site+`" }
-"wrunpy:clash2" = { version = "^2", to = "`+site+`" }
-`)
-	if err := os.MkdirAll(filepath.Join(app, "app"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pyWriteFile(t, filepath.Join(app, "app", "main.py"), "print('ran')\n")
-	c.run("run", app).wantError(t, "wrunpy:clash1@1.0.0 and wrunpy:clash2@2.0.0 both provide "+site+"/clash/__init__.py")
+	both := app("wrunpy:clashapp", "print('ran')\n", "wrunpy:clash1 ^1", "wrunpy:clash2 ^2")
+	c.run("run", both).wantError(t, "wrunpy:clash1@1.0.0 and wrunpy:clash2@2.0.0 both provide "+site+"/clash/__init__.py")
 }
 
 // An app run from a directory keeps its bytecode between runs in wrun's

@@ -72,6 +72,16 @@ func Read(p string) (*Wheel, error) {
 	if len(zr.File) > MaxEntries {
 		return nil, bad("%d entries, more than the %d allowed", len(zr.File), MaxEntries)
 	}
+	// The sizes the entries declare are the sizes they unpack to
+	// (archive/zip fails a read past them): refuse too much before
+	// reading any.
+	var declared uint64
+	for _, f := range zr.File {
+		if f.UncompressedSize64 > MaxTotalSize-declared {
+			return nil, bad("it unpacks to more than the %d MiB allowed in all", MaxTotalSize>>20)
+		}
+		declared += f.UncompressedSize64
+	}
 	raw := map[string][]byte{}
 	folded := map[string]string{}
 	var total int64

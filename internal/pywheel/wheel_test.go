@@ -1,8 +1,11 @@
 package pywheel_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -169,6 +172,8 @@ func TestHostileWheels(t *testing.T) {
 		{name: "duplicate", entries: withRecord(append(good.Entries(), wheeltest.Entry{Name: "demo/__init__.py", Data: []byte("VALUE = 1\n")})), want: []string{"appears twice"}},
 		{name: "case", entries: add("Demo/__init__.py", "x", 0), want: []string{"differ only in case"}},
 		{name: "zip bomb", entries: add("demo/big.txt", strings.Repeat("\x00", pywheel.MaxFileSize+1), 0), want: []string{"128 MiB per file"}},
+		{name: "total", raw: declaredZip(t, 5, pywheel.MaxFileSize-1), want: []string{"512 MiB allowed in all"}, is: pywheel.ErrWheel},
+		{name: "entries", entries: manyEntries(pywheel.MaxEntries + 1), want: []string{"100001 entries"}, is: pywheel.ErrWheel},
 		{name: "name mismatch", file: "other-1.4rc2-py3-none-any.whl", entries: good.Entries(), want: []string{`distribution "other"`, `"Demo_Lib"`}},
 		{name: "version mismatch", file: "Demo_Lib-1.5-py3-none-any.whl", entries: good.Entries(), want: []string{`version "1.5"`, `"1.4rc2"`}},
 		{name: "epoch", entries: badVersion.Entries(), file: badVersion.FileName(), want: []string{"epoch"}, is: pywheel.ErrVersion},
@@ -278,4 +283,30 @@ func TestDataDirectories(t *testing.T) {
 	if !strings.Contains(string(rec), "\npure_mod.py,sha256=") || strings.Contains(string(rec), ".data/") {
 		t.Errorf("RECORD is not the installed files:\n%s", rec)
 	}
+}
+
+// declaredZip is a zip of n entries that each declare size bytes unpacked
+// (and hold none).
+func declaredZip(t *testing.T, n int, size uint64) []byte {
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	for i := range n {
+		h := &zip.FileHeader{Name: fmt.Sprintf("demo/big%d.txt", i), Method: zip.Store, UncompressedSize64: size}
+		if _, err := zw.CreateRaw(h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// manyEntries is n empty files.
+func manyEntries(n int) []wheeltest.Entry {
+	es := make([]wheeltest.Entry, n)
+	for i := range es {
+		es[i] = wheeltest.Entry{Name: fmt.Sprintf("demo/f%d.py", i)}
+	}
+	return es
 }

@@ -348,10 +348,15 @@ func LoadDir(dir string) (*Package, error) {
 // Limits on what symlinks under an asset directory may expand to.
 const (
 	maxLinkHops    = 40      // symlinks followed to resolve one path, as Linux's ELOOP
-	maxLinkDepth   = 16      // directory links nested in linked directories
-	maxLinkedFiles = 1 << 20 // files packaged through directory links, per asset directory
-	errLinkAdvice  = "a package keeps only relative symlinks that stay inside their asset directory (packaged as copies): replace it with the file itself or a link inside"
+	maxLinkDepth  = 16 // directory links nested in linked directories
+	errLinkAdvice = "a package keeps only relative symlinks that stay inside their asset directory (packaged as copies): replace it with the file itself or a link inside"
 )
+
+// maxLinkedEntries bounds the entries — files, directories and links —
+// walked through directory links, per asset directory: links that fan out
+// (ten per level, sixteen levels deep) would otherwise walk 10^16 empty
+// directories without packaging one file. A variable for tests.
+var maxLinkedEntries = 1 << 20
 
 // assetWalk walks one [[assets]] from directory of a package directory,
 // adding its files and expanding the symlinks in it.
@@ -379,6 +384,11 @@ func (w *assetWalk) walk(src, dst string, stack []string) error {
 			return fmt.Errorf("%s: %w", w.where, err)
 		}
 		rel := dst + strings.TrimPrefix(real, src)
+		if len(stack) > 0 {
+			if w.linked++; w.linked > maxLinkedEntries {
+				return fmt.Errorf("%s: assets from %q: %w: directory links expand to more than %d entries", w.where, w.from, ErrTooLarge, maxLinkedEntries)
+			}
+		}
 		typ := d.Type()
 		switch {
 		case d.IsDir():
@@ -391,7 +401,7 @@ func (w *assetWalk) walk(src, dst string, stack []string) error {
 			}
 			switch {
 			case fi.Mode().IsRegular():
-				return w.file(rel, len(stack) > 0)
+				return w.file(rel)
 			case fi.IsDir():
 				for _, s := range append(stack, src) {
 					if target == s || strings.HasPrefix(s, target+"/") {
@@ -405,21 +415,15 @@ func (w *assetWalk) walk(src, dst string, stack []string) error {
 			}
 			typ = fi.Mode().Type()
 		case typ.IsRegular():
-			return w.file(rel, len(stack) > 0)
+			return w.file(rel)
 		}
 		return fmt.Errorf("%s: %q is a %s; a package holds only regular files", w.where, real, typeName(typ))
 	})
 }
 
-// file adds the package file rel; linked says it is under a directory
-// link.
-func (w *assetWalk) file(rel string, linked bool) error {
+// file adds the package file rel.
+func (w *assetWalk) file(rel string) error {
 	w.files++
-	if linked {
-		if w.linked++; w.linked > maxLinkedFiles {
-			return fmt.Errorf("%s: assets from %q: %w: directory links expand to more than %d files", w.where, w.from, ErrTooLarge, maxLinkedFiles)
-		}
-	}
 	for d := path.Dir(rel); d != "." && !w.filled[d]; d = path.Dir(d) {
 		w.filled[d] = true
 	}

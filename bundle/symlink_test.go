@@ -2,6 +2,7 @@ package bundle_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -148,5 +149,27 @@ func TestLoadDirEmptyDirs(t *testing.T) {
 	}
 	if plain.Digest() != p.Digest() || len(plain.EmptyDirs()) != 0 {
 		t.Errorf("empty directories changed the digest (%v, %v) or were listed for a tree without any: %q", p.Digest(), plain.Digest(), plain.EmptyDirs())
+	}
+}
+
+// Directory links that fan out (four per level, twelve levels, empty at
+// the bottom) would walk 4^11 directories without packaging one file: the
+// entries walked through directory links are bounded, not only the files.
+func TestLoadDirAssetSymlinksFanOut(t *testing.T) {
+	defer bundle.SetMaxLinkedEntries(10000)()
+	dir := pkgDir(t)
+	links := map[string]string{}
+	for i := 0; i < 11; i++ {
+		for j := 0; j < 4; j++ {
+			links[fmt.Sprintf("static/fan/d%d/l%d", i, j)] = fmt.Sprintf("../d%d", i+1)
+		}
+	}
+	symlinks(t, dir, links)
+	if err := os.MkdirAll(filepath.Join(dir, "static", "fan", "d11"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err := bundle.LoadDir(dir)
+	if !errors.Is(err, bundle.ErrTooLarge) || !strings.Contains(err.Error(), "more than 10000 entries") {
+		t.Fatalf("err = %v, want ErrTooLarge: directory links expand to more than 10000 entries", err)
 	}
 }

@@ -155,9 +155,9 @@ func (p *Package) FileRange(name string) (ra io.ReaderAt, off, size int64, ok bo
 }
 
 // Archive returns the verified bundle a package was opened from and its
-// size, for an embedder that serves it itself (wrun serves bundle assets through
-// FS, whose reads are verified); ok
-// is false for a directory package. Entries under .wrun/ are the release
+// size, for an embedder that serves it itself (wrun serve serves bundle
+// assets with FileRange, from the same archive, hashed when it was loaded);
+// ok is false for a directory package. Entries under .wrun/ are the release
 // signature, not package files.
 func (p *Package) Archive() (ra io.ReaderAt, size int64, ok bool) {
 	if a, ok := p.src.(*archiveSource); ok {
@@ -347,7 +347,7 @@ func LoadDir(dir string) (*Package, error) {
 
 // Limits on what symlinks under an asset directory may expand to.
 const (
-	maxLinkHops    = 40      // symlinks followed to resolve one path, as Linux's ELOOP
+	maxLinkHops   = 40 // symlinks followed to resolve one path, as Linux's ELOOP
 	maxLinkDepth  = 16 // directory links nested in linked directories
 	errLinkAdvice = "a package keeps only relative symlinks that stay inside their asset directory (packaged as copies): replace it with the file itself or a link inside"
 )

@@ -1,6 +1,7 @@
 package wrun
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"os"
@@ -145,15 +146,16 @@ func imagePlan(m *wasmbin.Module) (stripped []byte, size uint64, segs []linearme
 // happen to look like one (the module then keeps the ordinary path), never
 // no for a real one.
 func mayUseSegments(code []byte) bool {
-	for i := 0; i < len(code); i++ {
-		if code[i] != 0xfc {
-			continue
+	for i := 0; ; i++ {
+		j := bytes.IndexByte(code[i:], 0xfc)
+		if j < 0 {
+			return false
 		}
+		i += j
 		if op, _, err := wasmbin.DecodeU32(code[i+1:]); err == nil && (op == 8 || op == 9) {
 			return true
 		}
 	}
-	return false
 }
 
 // splitImage returns wasm (parsed as m) without its data segments and the

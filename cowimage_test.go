@@ -313,3 +313,25 @@ print(sum(x), hash("abc"), id(None) % 4096)
 		}
 	}
 }
+
+// mayUseSegments finds memory.init (0xfc 8) and data.drop (0xfc 9), LEB128
+// padding included, wherever they are, and only those.
+func TestMayUseSegments(t *testing.T) {
+	for _, c := range []struct {
+		code []byte
+		want bool
+	}{
+		{nil, false},
+		{[]byte{0x41, 0x00, 0x0b}, false},
+		{[]byte{0xfc, 0x08, 0x00}, true},
+		{[]byte{0x01, 0xfc, 0x09}, true},
+		{[]byte{0xfc, 0x0a, 0xfc, 0x0b}, false},
+		{[]byte{0x00, 0xfc}, false},
+		{[]byte{0xfc, 0x88, 0x80, 0x00}, true},
+		{append(bytes.Repeat([]byte{0xfc, 0x0a}, 1000), 0xfc, 0x09), true},
+	} {
+		if got := mayUseSegments(c.code); got != c.want {
+			t.Errorf("mayUseSegments(% x): %v, want %v", c.code, got, c.want)
+		}
+	}
+}

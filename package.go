@@ -273,7 +273,20 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 	}
 	env := p.initEnv()
 	mounts, inputs := preinitMounts(exe, p.layers, origins)
+	sum, ok := fileSum(exe.Package, exe.Manifest.Run.Wasm)
 	compile := func() (*Program, error) {
+		if ok {
+			// A snapshot cached for this very module (by its verified
+			// digest) and these inputs is all a warm start reads.
+			snap, release, hit, err := r.cachedSnapshot(exe, sum, inputs, env)
+			if err != nil {
+				return nil, err
+			}
+			if hit {
+				defer release() // the snapshot is mapped: Compile keeps no reference to it
+				return r.Compile(ctx, exe.Label(), snap)
+			}
+		}
 		wasm, err := readWasm(exe)
 		if err != nil {
 			return nil, err
@@ -281,9 +294,8 @@ func (r *Runtime) assemble(ctx context.Context, res *registryclient.Resolved) (_
 		if wasm, err = r.preinit(ctx, exe, wasm, mounts, inputs, env); err != nil {
 			return nil, err
 		}
-		return r.Compile(ctx, exe.Label(), wasm)
+		return r.compileOwned(ctx, exe.Label(), wasm)
 	}
-	sum, ok := fileSum(exe.Package, exe.Manifest.Run.Wasm)
 	if !ok {
 		if p.prog, err = compile(); err != nil {
 			return nil, err
@@ -354,8 +366,13 @@ func (p *Package) executable(res *registryclient.Resolved) (*registryclient.Pack
 	return exe, nil
 }
 
+// wasmReads counts readWasm's reads, for the tests that a warm Load of a
+// pre-initialized package reads no module.
+var wasmReads atomic.Int64
+
 // readWasm reads the wasm exe runs.
 func readWasm(exe *registryclient.Package) ([]byte, error) {
+	wasmReads.Add(1)
 	wasm, err := exe.ReadFile(exe.Manifest.Run.Wasm)
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading %s: %w", exe.Label(), exe.Manifest.Run.Wasm, err)
@@ -385,7 +402,7 @@ func (r *Runtime) startCompile(ctx context.Context, exe *registryclient.Package)
 			if err != nil {
 				return nil, err
 			}
-			return r.Compile(ctx, name, wasm)
+			return r.compileOwned(ctx, name, wasm)
 		}
 		sum, ok := fileSum(exe.Package, exe.Manifest.Run.Wasm)
 		if !ok {
@@ -662,8 +679,7 @@ func (p *Package) initEnv() []string {
 // error ends with the last line it wrote on stderr (printable characters
 // only).
 func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm []byte, layers []vfs.Mount, inputs string, env []string) ([]byte, error) {
-	pre := exe.Manifest.Preinit
-	initFunc := orDefault(pre.Init, preinit.DefaultInitFunc)
+	initFunc := orDefault(exe.Manifest.Preinit.Init, preinit.DefaultInitFunc)
 	pending, err := exportsFunc(wasm, initFunc)
 	if err != nil {
 		return nil, fmt.Errorf("%s is %w: %w", exe.Name(), ErrInvalidModule, err)
@@ -687,12 +703,9 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 	}
 	defer release()
 	var stderr tailWriter
-	out, _, err := preinit.Cached(ctx, dirs.Snapshots(), wasm, inputs, preinit.Options{
-		InitFunc: initFunc, Mounts: mounts, CompilationCache: r.cache,
-		Env: env, AllowRandom: true, Stderr: &stderr,
-		Timeout: r.cfg.preinitTimeout, MaxMemoryBytes: uint64(r.cfg.preinitMaxPages) * pageSize,
-		FSLimits: NewRunConfig().limits(), // a run's defaults: the init is a registry package's code
-	})
+	opts := r.preinitOptions(exe, env)
+	opts.Mounts, opts.Stderr = mounts, &stderr
+	out, _, err := preinit.Cached(ctx, dirs.Snapshots(), wasm, inputs, opts)
 	if err != nil {
 		if last := stderr.lastLine(); last != "" {
 			return nil, fmt.Errorf("%s: pre-initializing: %w; the init's last words: %s", exe.Name(), err, last)
@@ -700,6 +713,34 @@ func (r *Runtime) preinit(ctx context.Context, exe *registryclient.Package, wasm
 		return nil, fmt.Errorf("%s: pre-initializing: %w", exe.Name(), err)
 	}
 	return out, nil
+}
+
+// preinitOptions are the options of exe's init that its snapshot's cache
+// key covers (preinit.CacheKey), without mounts and stderr.
+func (r *Runtime) preinitOptions(exe *registryclient.Package, env []string) preinit.Options {
+	return preinit.Options{
+		InitFunc: orDefault(exe.Manifest.Preinit.Init, preinit.DefaultInitFunc), CompilationCache: r.cache,
+		Env: env, AllowRandom: true,
+		Timeout: r.cfg.preinitTimeout, MaxMemoryBytes: uint64(r.cfg.preinitMaxPages) * pageSize,
+		FSLimits: NewRunConfig().limits(), // a run's defaults: the init is a registry package's code
+	}
+}
+
+// cachedSnapshot returns the snapshot of exe's wasm, whose verified digest
+// is sum, that an earlier init with these inputs and env stored (the key
+// preinit.Cached stores it under), mapped until release, without reading
+// the wasm; hit is false when there is none. Only a module that exported its init function was
+// ever stored, so a hit needs no look at the module's exports.
+func (r *Runtime) cachedSnapshot(exe *registryclient.Package, sum bundle.Digest, inputs string, env []string) (snap []byte, release func(), hit bool, err error) {
+	dirs, err := r.home()
+	if err != nil {
+		return nil, nil, false, err
+	}
+	snap, release, hit, err = preinit.LookupMapped(dirs.Snapshots(), preinit.CacheKeyOf(sum, inputs, r.preinitOptions(exe, env)))
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("%s: pre-initializing: %w", exe.Label(), err)
+	}
+	return snap, release, hit, nil
 }
 
 // tailWriter keeps the last maxTail bytes written to it: the end of an

@@ -219,7 +219,7 @@ func (r *Runtime) CompileFile(ctx context.Context, path string) (*Program, error
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
-	return r.Compile(ctx, path, wasm)
+	return r.compileOwned(ctx, path, wasm)
 }
 
 // Compile validates and compiles a core Wasm module, or a component that
@@ -236,6 +236,17 @@ func (r *Runtime) CompileFile(ctx context.Context, path string) (*Program, error
 // It compiles the variant the Config's WithCloseOnContextDone selects; the
 // other is compiled on the first run that asks for it.
 func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Program, error) {
+	return r.compileBytes(ctx, name, wasm, false)
+}
+
+// compileOwned is Compile of bytes nothing else holds or changes (a file
+// read for it, a snapshot): the program keeps them without a copy.
+func (r *Runtime) compileOwned(ctx context.Context, name string, wasm []byte) (*Program, error) {
+	return r.compileBytes(ctx, name, wasm, true)
+}
+
+// compileBytes is Compile; owned says wasm may be kept as it is.
+func (r *Runtime) compileBytes(ctx context.Context, name string, wasm []byte, owned bool) (*Program, error) {
 	if err := r.checkOpen(); err != nil {
 		return nil, fmt.Errorf("compiling %s: %w", name, err)
 	}
@@ -263,6 +274,13 @@ func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Progr
 		return nil, err
 	}
 	img, code := splitImage(wasm, m) // without its data segments when its memory starts from an image (cowimage.go)
+	if !owned && img == nil {
+		// The compiled module may refer to the bytes it was compiled
+		// from (wazero keeps data segments as slices of them), and the
+		// program keeps them to compile its other variant: the caller's
+		// stay the caller's. With an image, code is splitImage's copy.
+		code = slices.Clone(code)
+	}
 	v := r.defaultVariant()
 	cm, err := r.compile(ctx, name, code, v)
 	if err != nil {
@@ -274,7 +292,7 @@ func (r *Runtime) Compile(ctx context.Context, name string, wasm []byte) (*Progr
 		img.Close()
 		return nil, err
 	}
-	p := &Program{name: name, rt: r, wasm: slices.Clone(code), def: cm, minPages: minPages(m, cm)}
+	p := &Program{name: name, rt: r, wasm: code, def: cm, minPages: minPages(m, cm)}
 	p.closing, p.stop = context.WithCancel(r.closing)
 	p.adoptImage(img)
 	p.cm[v].Store(&compiledModule{cm})

@@ -61,3 +61,53 @@ to = "/data"
 		}
 	}
 }
+
+// TestPreinitWarmLoadReadsNoModule: a Load that finds its snapshot cached
+// (a new Runtime: a new process) looks it up by the module's verified
+// digest and never reads, hashes or parses the module itself. It read the
+// whole module to hash it for the snapshot's key, then threw it away.
+func TestPreinitWarmLoadReadsNoModule(t *testing.T) {
+	ctx := context.Background()
+	home := filepath.Join(t.TempDir(), "state")
+	c, err := registryclient.New(registryclient.Options{Home: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	publish(t, c, writePkg(t, `[package]
+name = "test:prert"
+version = "1.0.0"
+kind = "module"
+[run]
+wasm = "module.wasm"
+[preinit]
+init = "wizer.initialize"
+[[assets]]
+from = "data"
+to = "/data"
+`, map[string][]byte{"module.wasm": testenv.GuestBytes(t, "c/prefile"), "data/config.txt": []byte("app=A\n")}))
+	load := func() (string, int64) {
+		rt, err := wrun.New(ctx, wrun.NewConfig().WithHome(home))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rt.Close(ctx)
+		before := wrun.WasmReads()
+		p, err := rt.Load(ctx, "test:prert@1.0.0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close(ctx)
+		return runOut(t, p), wrun.WasmReads() - before
+	}
+	cold, reads := load()
+	if reads != 1 || !strings.Contains(cold, "initialized by snapshot") {
+		t.Fatalf("cold load: %d module reads, output:\n%s", reads, cold)
+	}
+	warm, reads := load()
+	if reads != 0 {
+		t.Errorf("warm load read the module %d times", reads)
+	}
+	if warm != cold {
+		t.Errorf("warm load ran with:\n%s\nthe cold one with:\n%s", warm, cold)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/wrun-dev/wrun/internal/atomicfile"
@@ -21,8 +22,14 @@ import (
 // digest) and the options that change the output (init function, kept
 // exports, environment, arguments, segment limits). It is a hex string.
 func CacheKey(wasm []byte, inputs string, opts Options) string {
+	return CacheKeyOf(sha256.Sum256(wasm), inputs, opts)
+}
+
+// CacheKeyOf is CacheKey for the module whose SHA-256 is sum: a caller that
+// knows the module's digest (a package's verified file index) looks its
+// snapshot up without reading or hashing the module.
+func CacheKeyOf(sum [sha256.Size]byte, inputs string, opts Options) string {
 	opts, _ = opts.withDefaults()
-	sum := sha256.Sum256(wasm)
 	h := sha256.New()
 	field := func(name, value string) {
 		fmt.Fprintf(h, "%s %d:%s\n", name, len(value), value)
@@ -43,6 +50,36 @@ func CacheKey(wasm []byte, inputs string, opts Options) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// Lookup returns the snapshot Cached stored in dir under key (CacheKey or
+// CacheKeyOf), or ok false when there is none or what is there does not
+// parse as a module (Cached then makes it again).
+func Lookup(dir, key string) (snapshot []byte, ok bool, err error) {
+	b, release, ok, err := LookupMapped(dir, key)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	defer release()
+	return slices.Clone(b), true, nil
+}
+
+// LookupMapped is Lookup with the snapshot's file mapped read-only rather
+// than read: snapshot is valid until release is called, and must not be
+// kept past it (compile a copy of what must live on).
+func LookupMapped(dir, key string) (snapshot []byte, release func(), ok bool, err error) {
+	b, release, err := mapFile(filepath.Join(dir, key+".wasm"))
+	switch {
+	case err == nil:
+		if _, perr := wasmbin.Parse(b); perr == nil {
+			return b, release, true, nil
+		}
+		release()
+		return nil, nil, false, nil
+	case errors.Is(err, fs.ErrNotExist):
+		return nil, nil, false, nil
+	}
+	return nil, nil, false, fmt.Errorf("preinit: reading the snapshot cache: %w", err)
+}
+
 // Cached returns the pre-initialized module for wasm, from dir when an
 // earlier call stored it (home.Dirs.Snapshots() is the place), else by
 // running Preinit and storing the result under CacheKey(wasm, inputs, opts)
@@ -55,16 +92,13 @@ func CacheKey(wasm []byte, inputs string, opts Options) string {
 // The report of a cache hit has Cached set and only the sizes; the warnings
 // were returned when the entry was made.
 func Cached(ctx context.Context, dir string, wasm []byte, inputs string, opts Options) ([]byte, *Report, error) {
-	path := filepath.Join(dir, CacheKey(wasm, inputs, opts)+".wasm")
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if _, perr := wasmbin.Parse(b); perr == nil {
-			d, _ := opts.withDefaults()
-			return b, &Report{InitFunc: d.InitFunc, Cached: true, InputBytes: len(wasm), OutputBytes: len(b)}, nil
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, nil, fmt.Errorf("preinit: reading the snapshot cache: %w", err)
+	key := CacheKey(wasm, inputs, opts)
+	path := filepath.Join(dir, key+".wasm")
+	if b, ok, err := Lookup(dir, key); err != nil {
+		return nil, nil, err
+	} else if ok {
+		d, _ := opts.withDefaults()
+		return b, &Report{InitFunc: d.InitFunc, Cached: true, InputBytes: len(wasm), OutputBytes: len(b)}, nil
 	}
 	out, rep, err := Preinit(ctx, wasm, opts)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"oras.land/oras-go/v2"
 	"oras.land/oras-go/v2/content"
 	"oras.land/oras-go/v2/content/oci"
 	"oras.land/oras-go/v2/errdef"
@@ -30,7 +29,11 @@ import (
 // layout (content/oci). Pull (cache.copyManifest) and Publish move content
 // between a Store and the local cache; there is no general copy.
 type Store interface {
-	oras.Target // content.Fetcher, content.Pusher, Exists, Resolve, Tag
+	// oras.Target's two halves, named here so that oras-go's root package
+	// (whose init compiles a regular expression every wrun start would
+	// pay for) is not linked.
+	content.Storage     // Fetch, Push, Exists
+	content.TagResolver // Resolve, Tag
 	registry.TagLister
 }
 

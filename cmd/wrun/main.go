@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -52,7 +54,29 @@ func main() {
 		fmt.Fprintln(os.Stderr, "wrun: interrupted")
 		os.Exit(exitInterrupted)
 	}()
+	oneShot = true
 	code := execute(ctx, args, os.Stdin, os.Stdout, os.Stderr)
 	t.print(os.Stderr, "in process, total")
 	os.Exit(code)
+}
+
+// loadGCPercent is the garbage collector's GOGC while a one-shot run
+// loads its program: what a load allocates (the module's bytes, wazero's
+// decoding of them, tens of MiB for CPython) stays live until the run, so
+// collecting as it grows costs CPU and finds nothing. The run itself gets
+// the default back: a long-running guest's host calls do make garbage.
+const loadGCPercent = 400
+
+// oneShot is set when this process runs one command and exits (main's
+// in-process path), never in the warm server, whose requests share a heap.
+var oneShot bool
+
+// relaxGCForLoad sets loadGCPercent in a one-shot process unless the user
+// set GOGC, and returns the function that restores the setting.
+func relaxGCForLoad() (restore func()) {
+	if _, set := os.LookupEnv("GOGC"); !oneShot || set {
+		return func() {}
+	}
+	old := debug.SetGCPercent(loadGCPercent)
+	return sync.OnceFunc(func() { debug.SetGCPercent(old) })
 }

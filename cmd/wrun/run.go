@@ -222,6 +222,8 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 
 	var run func(context.Context, wrun.RunConfig) error
 	compiled := traceCompileProbe(ctx)
+	endGC := relaxGCForLoad()
+	defer endGC()
 	if !test && isProgramFile(target) {
 		prog, closeProg, err := compileProgram(ctx, rt, target)
 		if err != nil {
@@ -233,6 +235,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 			}
 		}()
 		traceMark(ctx, "read + compile", compiled())
+		endGC()
 		run = prog.Run
 	} else {
 		pkg, err := rt.Load(ctx, target)
@@ -240,6 +243,7 @@ func (o *runOptions) run(ctx context.Context, g *globalOptions, target string, a
 			return err
 		}
 		traceMark(ctx, "load: resolve, verify, compile", compiled())
+		endGC()
 		defer func() {
 			if !abandoned {
 				pkg.Close(context.WithoutCancel(ctx))

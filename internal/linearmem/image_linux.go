@@ -39,10 +39,12 @@ func (im *Image) fill(segs []Segment) error {
 	}
 	// Only the host pages some segment touches are written, a run of
 	// adjacent ones at a time (a module may have thousands of small
-	// segments, and a write each costs more than the copy); the rest of the
-	// file stays a hole, which reads as zero. Neither the file nor a buffer
-	// ever holds the whole range, which a module may make as large as its
-	// initial memory (4 GiB) with two far-apart segments.
+	// segments, and a mapping each costs more than the copy); the rest of
+	// the file stays a hole, which reads as zero. Each run is copied
+	// straight into a shared mapping of its range of the file, unmapped
+	// before the seal: no buffer ever holds it, and nothing maps the whole
+	// range, which a module may make as large as its initial memory (4 GiB)
+	// with two far-apart segments.
 	pg := uint64(os.Getpagesize())
 	idx := make([]int, 0, len(segs))
 	for i, s := range segs {
@@ -60,19 +62,15 @@ func (im *Image) fill(segs []Segment) error {
 		run := idx[:n]
 		idx = idx[n:]
 		slices.Sort(run) // in the module's order: a later segment wins
-		buf := make([]byte, hi-lo)
-		for _, i := range run {
-			copy(buf[segs[i].Offset-lo:], segs[i].Data)
+		m, err := unix.Mmap(im.fd, int64(lo), int(hi-lo), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return err
 		}
-		for b, off := buf, int64(lo); len(b) > 0; {
-			n, err := unix.Pwrite(im.fd, b, off)
-			if err != nil {
-				if err == unix.EINTR {
-					continue
-				}
-				return err
-			}
-			b, off = b[n:], off+int64(n)
+		for _, i := range run {
+			copy(m[segs[i].Offset-lo:], segs[i].Data)
+		}
+		if err := unix.Munmap(m); err != nil {
+			return err
 		}
 	}
 	_, err := unix.FcntlInt(uintptr(im.fd), unix.F_ADD_SEALS,

@@ -4,10 +4,10 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/wrun-dev/wrun/bundle"
+	"github.com/wrun-dev/wrun/internal/lazyregexp"
 	textsafe "github.com/wrun-dev/wrun/internal/printable"
 )
 
@@ -60,12 +60,12 @@ func ParseHeaders(b []byte) (Headers, error) {
 	return h, nil
 }
 
-var nameRunRE = regexp.MustCompile(`[-_.]+`)
+var nameRunRE = lazyregexp.New(`[-_.]+`)
 
 // NormalizeName is PEP 503's name normalization: lowercase, every run of
 // "-", "_" and "." one "-" (Zope.Interface → zope-interface).
 func NormalizeName(s string) string {
-	return nameRunRE.ReplaceAllString(strings.ToLower(strings.TrimSpace(s)), "-")
+	return nameRunRE().ReplaceAllString(strings.ToLower(strings.TrimSpace(s)), "-")
 }
 
 // PackageName returns the wrun package name of a distribution:
@@ -88,13 +88,13 @@ type Requirement struct {
 	Marker    string // "" for none
 }
 
-var reqRE = regexp.MustCompile(`^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*(.*)$`)
+var reqRE = lazyregexp.New(`^\s*([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[([^\]]*)\])?\s*(.*)$`)
 
 // ParseRequirement parses a PEP 508 requirement. A direct reference
 // (name @ url) is refused: a wrun package depends on a version range.
 func ParseRequirement(s string) (Requirement, error) {
 	spec, marker, _ := strings.Cut(s, ";")
-	m := reqRE.FindStringSubmatch(spec)
+	m := reqRE().FindStringSubmatch(spec)
 	if m == nil {
 		return Requirement{}, fmt.Errorf("%w: requirement %q is not PEP 508", ErrMetadata, printable(s))
 	}

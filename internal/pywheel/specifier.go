@@ -2,10 +2,11 @@ package pywheel
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
+
+	"github.com/wrun-dev/wrun/internal/lazyregexp"
 )
 
 // Specifier is one PEP 440 version clause: an operator and a version, with
@@ -17,7 +18,7 @@ type Specifier struct {
 	Prefix  bool
 }
 
-var specRE = regexp.MustCompile(`^\s*(~=|===|==|!=|<=|>=|<|>)\s*([^\s,;]+)\s*$`)
+var specRE = lazyregexp.New(`^\s*(~=|===|==|!=|<=|>=|<|>)\s*([^\s,;]+)\s*$`)
 
 // ParseSpecifiers parses a comma-separated PEP 440 specifier set (">=2.0,
 // !=2.1.*"); "" is the empty set, which every version satisfies.
@@ -27,7 +28,7 @@ func ParseSpecifiers(s string) ([]Specifier, error) {
 		return nil, nil
 	}
 	for _, part := range strings.Split(s, ",") {
-		m := specRE.FindStringSubmatch(part)
+		m := specRE().FindStringSubmatch(part)
 		if m == nil {
 			return nil, fmt.Errorf("%w specifier %q: want an operator (~= == != <= >= < >) and a version", ErrVersion, strings.TrimSpace(part))
 		}

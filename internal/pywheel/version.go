@@ -4,10 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wrun-dev/wrun/internal/lazyregexp"
 )
 
 // ErrVersion is wrapped by every error about a PEP 440 version or specifier
@@ -28,12 +29,12 @@ type PEP440 struct {
 }
 
 // versionRE is PEP 440's VERSION_PATTERN (the one packaging uses), anchored.
-var versionRE = regexp.MustCompile(`(?i)^\s*v?(?:(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*)([-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?([0-9]+)?)?((?:-([0-9]+))|(?:[-_.]?(post|rev|r)[-_.]?([0-9]+)?))?([-_.]?(dev)[-_.]?([0-9]+)?)?)(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$`)
+var versionRE = lazyregexp.New(`(?i)^\s*v?(?:(?:([0-9]+)!)?([0-9]+(?:\.[0-9]+)*)([-_.]?(a|b|c|rc|alpha|beta|pre|preview)[-_.]?([0-9]+)?)?((?:-([0-9]+))|(?:[-_.]?(post|rev|r)[-_.]?([0-9]+)?))?([-_.]?(dev)[-_.]?([0-9]+)?)?)(?:\+([a-z0-9]+(?:[-_.][a-z0-9]+)*))?\s*$`)
 
 // ParseVersion parses a PEP 440 version in any of its accepted spellings
 // (1.0-rc.1, 1.0C1, v1.0.post-2, ...).
 func ParseVersion(s string) (PEP440, error) {
-	m := versionRE.FindStringSubmatch(s)
+	m := versionRE().FindStringSubmatch(s)
 	if m == nil {
 		return PEP440{}, fmt.Errorf("%w %q is not a PEP 440 version", ErrVersion, s)
 	}

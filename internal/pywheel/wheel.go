@@ -14,10 +14,11 @@ import (
 	"io/fs"
 	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wrun-dev/wrun/internal/lazyregexp"
 )
 
 // Caps on what a wheel may unpack to (a zip bomb stops at the first entry
@@ -47,7 +48,7 @@ type Wheel struct {
 	Dropped  []string          // .data/scripts, headers and data files, left out
 }
 
-var extRE = regexp.MustCompile(`(?i)\.(so|pyd|dylib|dll)(\.[0-9.]*)?$`)
+var extRE = lazyregexp.New(`(?i)\.(so|pyd|dylib|dll)(\.[0-9.]*)?$`)
 
 // Read opens and checks the wheel file at p (see the package comment for
 // what is checked).
@@ -167,7 +168,7 @@ func Read(p string) (*Wheel, error) {
 	}
 	var native []string
 	for name := range raw {
-		if extRE.MatchString(name) {
+		if extRE().MatchString(name) {
 			native = append(native, name)
 		}
 	}

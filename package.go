@@ -784,8 +784,8 @@ func (r *Runtime) assetLayer(pkg *registryclient.Package, from string) (sys.FS, 
 
 // assetLayer opens the directory from of a package as a read-only layer.
 func assetLayer(pkg *registryclient.Package, from string) (sys.FS, func() error, error) {
-	if dir, ok := pkg.Dir(); ok {
-		l, err := vfs.NewDirLayer(filepath.Join(dir, filepath.FromSlash(from)))
+	if _, ok := pkg.Dir(); ok {
+		l, err := packageDirLayer(pkg.Package, from)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: assets %q: %w", pkg.Name(), from, err)
 		}
@@ -800,6 +800,40 @@ func assetLayer(pkg *registryclient.Package, from string) (sys.FS, func() error,
 		return nil, nil, fmt.Errorf("%s: assets %q: %w", pkg.Name(), from, err)
 	}
 	return &sysfs.AdaptFS{FS: sub}, nil, nil
+}
+
+// packageDirLayer opens the directory from of a package on disk as a
+// read-only layer. A package loaded through its verified index (a pulled
+// package) is served from that index, each file checked when opened
+// (vfs.NewIndexLayer); any other directory is walked (vfs.NewDirLayer).
+func packageDirLayer(pkg *bundle.Package, from string) (sys.FS, error) {
+	dir, _ := pkg.Dir()
+	host := filepath.Join(dir, filepath.FromSlash(from))
+	if pkg.Indexed() {
+		return vfs.NewIndexLayer(host, filesUnder(pkg.Files(), from))
+	}
+	return vfs.NewDirLayer(host)
+}
+
+// filesUnder returns the files of a package (sorted by path, as
+// bundle.Package.Files lists them) beneath the directory from, with paths
+// relative to it.
+func filesUnder(files []bundle.Entry, from string) []vfs.IndexFile {
+	from = path.Clean(from)
+	if from == "." || from == "/" {
+		out := make([]vfs.IndexFile, len(files))
+		for i, f := range files {
+			out[i] = vfs.IndexFile{Path: f.Path, Size: f.Size}
+		}
+		return out
+	}
+	prefix := strings.TrimPrefix(from, "/") + "/"
+	i, _ := slices.BinarySearchFunc(files, prefix, func(e bundle.Entry, p string) int { return strings.Compare(e.Path, p) })
+	var out []vfs.IndexFile
+	for ; i < len(files) && strings.HasPrefix(files[i].Path, prefix); i++ {
+		out = append(out, vfs.IndexFile{Path: files[i].Path[len(prefix):], Size: files[i].Size})
+	}
+	return out
 }
 
 // Run runs the package: its [run] args before cfg's, its [run] env under

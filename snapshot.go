@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"path"
-	"path/filepath"
 	"slices"
 
 	"github.com/wrun-dev/wrun/bundle"
@@ -47,7 +46,7 @@ func (r *Runtime) PreinitPackage(ctx context.Context, p *bundle.Package, opts pr
 	if m.Run.Wasm == "" {
 		return nil, nil, fmt.Errorf("%s: [preinit] needs the package's own [run] wasm to pre-initialize", m.Package.Name)
 	}
-	dir, ok := p.Dir()
+	_, ok := p.Dir()
 	if !ok {
 		return nil, nil, fmt.Errorf("%s: pre-initialize a package directory, not a bundle", m.Package.Name)
 	}
@@ -65,7 +64,7 @@ func (r *Runtime) PreinitPackage(ctx context.Context, p *bundle.Package, opts pr
 		if len(m.Preinit.Mounts) > 0 && !slices.Contains(m.Preinit.Mounts, a.To) {
 			continue
 		}
-		l, err := vfs.NewDirLayer(filepath.Join(dir, filepath.FromSlash(a.From)))
+		l, err := packageDirLayer(p, a.From)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: assets %q: %w", m.Package.Name, a.From, err)
 		}

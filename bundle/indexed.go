@@ -1,10 +1,14 @@
 package bundle
 
 import (
-	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
+	"strings"
+	"unicode/utf8"
 )
 
 // LoadDirIndexed loads a package directory whose files were hashed before,
@@ -25,7 +29,7 @@ func LoadDirIndexed(dir string, entries []Entry) (*Package, error) {
 		return nil, err
 	}
 	i, ok := slices.BinarySearchFunc(entries, ManifestName, func(e Entry, name string) int {
-		return bytes.Compare([]byte(e.Path), []byte(name))
+		return strings.Compare(e.Path, name)
 	})
 	if !ok || entries[i].Sum != SumBytes(data) || entries[i].Size != int64(len(data)) {
 		return nil, fmt.Errorf("%s: %w: wrun.toml does not match the package's index", dir, ErrDigestMismatch)
@@ -35,21 +39,69 @@ func LoadDirIndexed(dir string, entries []Entry) (*Package, error) {
 		return nil, err
 	}
 	p := &Package{Manifest: m, src: indexedSource{dirSource{dir}}, name: dir, files: make([]file, len(entries))}
+	p.index = make(map[string]int, len(entries))
+	// The content digest (ContentDigest's rule), computed here over the
+	// entries as they are checked: they are sorted and unique once checked,
+	// so ContentDigest's copy, sort and second check are not needed.
+	h := sha256.New()
+	var rec [len(Digest{}) + 2]byte
 	for i, e := range entries {
-		if err := ValidatePath(e.Path); err != nil {
+		if !validPath(e.Path) {
+			err := ValidatePath(e.Path)
+			if err == nil {
+				err = fmt.Errorf("%w %q", ErrInvalidPath, e.Path)
+			}
 			return nil, fmt.Errorf("%s: index: %w", dir, err)
 		}
-		if i > 0 && bytes.Compare([]byte(entries[i-1].Path), []byte(e.Path)) >= 0 {
+		if i > 0 && entries[i-1].Path >= e.Path {
 			return nil, fmt.Errorf("%s: index is not sorted by path at %q", dir, e.Path)
 		}
+		if e.Size < 0 {
+			return nil, fmt.Errorf("%s: index: %q has a negative size", dir, e.Path)
+		}
 		p.files[i] = file{Entry: e}
+		p.index[e.Path] = i
+		copy(rec[:], e.Sum[:])
+		binary.LittleEndian.PutUint16(rec[len(e.Sum):], uint16(len(e.Path)))
+		h.Write(rec[:])
+		io.WriteString(h, e.Path)
 	}
-	p.index = make(map[string]int, len(p.files))
-	for i := range p.files {
-		p.index[p.files[i].Path] = i
-	}
-	if p.digest, err = ContentDigest(p.Files()); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
+	h.Sum(p.digest[:0])
 	return p, nil
+}
+
+// validPath reports whether ValidatePath accepts p, without allocating
+// (ValidatePath splits p), for the thousands of paths of an index.
+func validPath(p string) bool {
+	if p == "" || len(p) > MaxPathLen || p[0] == '/' || p[len(p)-1] == '/' {
+		return false
+	}
+	ascii := true
+	seg := 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			if p[i] == 0 {
+				return false
+			}
+			if p[i] >= utf8.RuneSelf {
+				ascii = false
+			}
+			continue
+		}
+		if s := p[seg:i]; s == "" || s == "." || s == ".." {
+			return false
+		}
+		seg = i + 1
+	}
+	return ascii || utf8.ValidString(p)
+}
+
+// Indexed reports whether p was loaded through a file index
+// (LoadDirIndexed): its files were not hashed by this load, and nothing
+// but wrun.toml was looked at, so a reader of its directory must check
+// each file it opens (a regular file of the indexed size), as
+// vfs.NewIndexLayer does.
+func (p *Package) Indexed() bool {
+	_, ok := p.src.(indexedSource)
+	return ok
 }

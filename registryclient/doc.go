@@ -44,7 +44,7 @@
 // concurrent processes fetch each blob once (a per-blob lock) and a process
 // killed mid-pull leaves a temp file the next pull removes. An extracted
 // package is packages/HEX/pkg/ (only files from the artifact), with wrun's
-// own records beside it (pull.json, verified.json), where no layer can
+// own records beside it (pull.json, verified.idx), where no layer can
 // write; a layer or tar entry under .wrun/ is refused, a tar entry may not
 // expand past its layer's size, and extraction only ever creates new files
 // (never writing through a hard link into the blob store). A package that

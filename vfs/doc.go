@@ -15,6 +15,9 @@
 //     asset layers. The tree is indexed once; file bytes stay in dir, in the
 //     map or in the archive and are read on demand, shared by every
 //     instance, never copied per instance. They are safe for concurrent use.
+//   - NewIndexLayer(dir, files): a read-only layer whose tree is a list of
+//     files and sizes verified before (a pulled package's index); nothing
+//     is walked, and each file is checked when opened.
 //   - NewUnion(layers...): one read-only layer out of several, later ones
 //     winning.
 //   - NewCopyOnWriteFS(base): a per-instance writable view of base; changes

@@ -30,6 +30,8 @@ var ErrUnsafeEntry = errors.New("entry escapes the layer")
 // and tar layers hash each path with a seed drawn per layer, with the top
 // bit set: stable per file, and two layers mounted side by side do not
 // report the same inode for their own "a.txt" (os.SameFile compares them).
+// Index layers count from such a random base, one number per file and
+// directory (no hashing: they are built on every start).
 // Writable trees count from a random base between 2^62 and 2^63, above
 // host inodes and below hashed ones.
 
@@ -216,16 +218,11 @@ func NewMapLayer(files map[string]MapFile) (sys.FS, error) {
 // (devices, sockets, pipes) are refused too. The layer keeps dir open; it
 // implements io.Closer to release it.
 func NewDirLayer(dir string) (sys.FS, error) {
-	root, err := os.OpenRoot(dir)
+	root, beneath, fi, err := openAssetDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("asset directory %q: %w: create it or fix the path", dir, err)
-	}
-	fi, err := root.Stat(".")
-	if err != nil {
-		return nil, fmt.Errorf("asset directory %q: %w", dir, err)
+		return nil, err
 	}
 	b := newFrozen(0)
-	beneath := openBeneathDir(dir)
 	st := wsys.NewStat_t(fi)
 	b.t.root.ino, b.t.root.mode = st.Ino, st.Mode
 	b.t.root.atim, b.t.root.mtim, b.t.root.ctim = st.Atim, st.Mtim, st.Ctim
@@ -259,18 +256,43 @@ func NewDirLayer(dir string) (sys.FS, error) {
 		return b.put(p, n)
 	})
 	if err != nil {
-		root.Close()
-		if beneath != nil {
-			beneath.Close()
-		}
+		closeAssetDir(root, beneath)
 		return nil, fmt.Errorf("asset directory %q: %w", dir, err)
 	}
-	b.t.closers = append(b.t.closers, root)
-	if beneath != nil {
-		b.t.closers = append(b.t.closers, beneath)
-	}
+	b.t.holdAssetDir(root, beneath)
 	finish(b.t.root)
 	return b.t, nil
+}
+
+// openAssetDir opens the host directory of a directory or index layer: an
+// os.Root, the directory for openat2 when the kernel has it (nil
+// otherwise), and the directory's own file info.
+func openAssetDir(dir string) (*os.Root, *os.File, fs.FileInfo, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("asset directory %q: %w: create it or fix the path", dir, err)
+	}
+	fi, err := root.Stat(".")
+	if err != nil {
+		root.Close()
+		return nil, nil, nil, fmt.Errorf("asset directory %q: %w", dir, err)
+	}
+	return root, openBeneathDir(dir), fi, nil
+}
+
+func closeAssetDir(root *os.Root, beneath *os.File) {
+	root.Close()
+	if beneath != nil {
+		beneath.Close()
+	}
+}
+
+// holdAssetDir makes t's Close release what openAssetDir opened.
+func (t *tree) holdAssetDir(root *os.Root, beneath *os.File) {
+	t.closers = append(t.closers, root)
+	if beneath != nil {
+		t.closers = append(t.closers, beneath)
+	}
 }
 
 // NewTarLayer returns a read-only layer serving the tar archive held by r
@@ -288,7 +310,7 @@ func NewDirLayer(dir string) (sys.FS, error) {
 //
 // wrun itself does not use it: a bundle's assets are served through
 // bundle.Package.FS, whose reads are checked against the package's digests,
-// and a pulled package's through NewDirLayer over its extracted directory.
+// and a pulled package's through NewIndexLayer over its extracted directory.
 // It is for an embedder that holds a tar archive it trusts.
 func NewTarLayer(r io.ReaderAt, size int64) (sys.FS, error) {
 	cr := bytecount.NewReader(io.NewSectionReader(r, 0, size))
@@ -456,8 +478,8 @@ func Asset(dir string) (sys.FS, error) {
 // a name present in several layers is served by the last one that has it,
 // and a directory present in several lists the entries of all of them
 // (down to a layer where the name is not a directory). Layers built by this
-// package (NewMapLayer, NewDirLayer, NewTarLayer, NewUnion) are merged once,
-// here, into one index sharing their file bytes.
+// package (NewMapLayer, NewDirLayer, NewIndexLayer, NewTarLayer, NewUnion)
+// are merged once, here, into one index sharing their file bytes.
 func NewUnion(layers ...sys.FS) sys.FS {
 	b := newFrozen(0)
 	var generic []sys.FS

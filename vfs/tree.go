@@ -387,10 +387,27 @@ func (t *tree) OpenFile(p string, flag sys.Oflag, perm fs.FileMode) (sys.File, s
 			return nil, errno
 		}
 	}
+	f := &file{t: t, n: n, flag: flag}
+	if s, ok := n.src.(checkedSource); ok {
+		// Opened now, not at the first read, so that a file that fails its
+		// check fails the guest's open.
+		if f.r, errno = s.open(); errno != 0 {
+			return nil, errno
+		}
+	}
 	if !t.readOnly {
 		n.opens++
 	}
-	return &file{t: t, n: n, flag: flag}, 0
+	return f, 0
+}
+
+// checkedSource is a source that checks the file behind it when it is
+// opened (an index layer's: NewIndexLayer). The tree opens it when the
+// guest opens the file, so a failed check fails the open itself rather
+// than a later read.
+type checkedSource interface {
+	source
+	checksOnOpen()
 }
 
 // link adds n to dir as name. The caller has charged the entry.

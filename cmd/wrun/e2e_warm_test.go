@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -327,7 +329,11 @@ func TestWarmServerHandshake(t *testing.T) {
 	if got := hello([]byte(`{"proto":99,"build":"x","op":"run"}`)); !strings.Contains(got, `"reason":"protocol"`) {
 		t.Errorf("protocol 99: reply %q", got)
 	}
-	if got := hello([]byte(`{"proto":1,"build":"not this build","op":"run"}`)); !strings.Contains(got, `"reason":"build"`) {
+	// Status and stop are answered whatever the version.
+	if got := hello([]byte(`{"proto":99,"build":"x","op":"status"}`)); !strings.Contains(got, `"ok":true`) {
+		t.Errorf("status from protocol 99: reply %q", got)
+	}
+	if got := hello(fmt.Appendf(nil, `{"proto":%d,"build":"not this build","op":"run"}`, warm.Proto)); !strings.Contains(got, `"reason":"build"`) {
 		t.Errorf("another build: reply %q", got)
 	}
 	if got := hello([]byte(`{"proto":`)); !strings.Contains(got, `"reason":"protocol"`) {
@@ -361,7 +367,7 @@ func TestWarmServerInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "client so far") && time.Now().Before(deadline) {
+	for !strings.Contains(stderr.String(), "process start → hand-over") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	time.Sleep(300 * time.Millisecond)
@@ -409,6 +415,122 @@ func TestWarmServerKeepsRuntime(t *testing.T) {
 		}
 		if want && !strings.Contains(trace, "program kept by the warm server") {
 			t.Errorf("run %d: the program was not kept; trace:\n%s", i+1, trace)
+		}
+	}
+}
+
+// oldServerEnv makes the test binary a stand-in for a warm server of an
+// older protocol: it refuses every hello, status and stop included, and
+// exits on SIGTERM.
+const oldServerEnv = "WRUN_TEST_OLD_SERVER"
+
+func oldServer(sock string) {
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		panic(err)
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM)
+	go func() {
+		<-sigs
+		l.Close() // removes the socket
+		os.Exit(0)
+	}()
+	reply := []byte(`{"ok":false,"reason":"protocol","detail":"server speaks version 0"}`)
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			continue
+		}
+		c.Write(append([]byte{0, 0, 0, byte(len(reply))}, reply...))
+		c.Close()
+	}
+}
+
+// A server that talks to no client of this version (an older wrun's) is
+// still the user's to stop: status says so and names it, stop ends it
+// with SIGTERM. Stop said "not running" and left it serving.
+func TestWarmServerStopOtherVersion(t *testing.T) {
+	c := newCLI(t)
+	dir := warm.Dir(c.home)
+	if err := warm.PrepareDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := exec.Command(self)
+	old.Env = append(os.Environ(), oldServerEnv+"="+warm.SocketPath(dir))
+	if err := old.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- old.Wait() }()
+	defer old.Process.Kill()
+	for range 500 {
+		if _, err := os.Stat(warm.SocketPath(dir)); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	pid := fmt.Sprintf("pid %d", old.Process.Pid)
+	if r := c.run("server", "status"); r.code == 0 || !strings.Contains(r.stderr, pid) || !strings.Contains(r.stderr, "refused") {
+		t.Errorf("status of a server of another version: %+v", r)
+	}
+	if r, served := c.traced("run", guest(t, "c/hello")); served || r.code != 0 || r.stdout != "hello, world, from C on wasm32-wasi\n" {
+		t.Errorf("run beside a server of another version: served %v, %+v", served, r)
+	}
+	if r := c.run("server", "stop"); r.code != 0 || !strings.Contains(r.stdout, "stopped ("+pid) {
+		t.Errorf("stop of a server of another version: %+v", r)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("the old server ended with %v, not on SIGTERM", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("the old server still runs after wrun server stop")
+	}
+}
+
+// warmstart's init, which hands a command to the warm server, runs before
+// the packages a served command never needs initialize: the registry
+// stack's regexps and wazero. Go orders inits by import path among the
+// packages whose imports are done, so an import added to internal/warm or
+// internal/warmstart (net, runtime/debug: each initializes after these)
+// silently moves the hand-over behind them; this catches it.
+func TestWarmStartBeforeRegistryInit(t *testing.T) {
+	cmd := exec.Command(wrunBin, "--help")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("wrun --help: %v\n%s", err, out)
+	}
+	order := map[string]int{}
+	for i, line := range strings.Split(string(out), "\n") {
+		// "init PKG @0.1 ms, ..." for each package with init work.
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "init" {
+			if _, seen := order[f[1]]; !seen {
+				order[f[1]] = i
+			}
+		}
+	}
+	at, ok := order["github.com/wrun-dev/wrun/internal/warmstart"]
+	if !ok {
+		t.Fatalf("no init of internal/warmstart in the trace:\n%s", out)
+	}
+	for _, later := range []string{
+		"github.com/Masterminds/semver/v3",
+		"github.com/opencontainers/go-digest",
+		"oras.land/oras-go/v2/registry",
+		"github.com/tetratelabs/wazero/internal/engine/wazevo",
+		"net/http",
+	} {
+		if i, ok := order[later]; !ok {
+			t.Errorf("no init of %s in the trace (renamed?)", later)
+		} else if i < at {
+			t.Errorf("%s initializes before internal/warmstart: the warm server's hand-over waits for it", later)
 		}
 	}
 }

@@ -10,12 +10,14 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/wrun-dev/wrun/internal/warmstart"
 )
 
 // interruptGrace is how long main waits, after Ctrl-C, for the command to
 // return exitInterrupted through its normal path before it exits anyway.
-// A second Ctrl-C exits at once.
-const interruptGrace = 3 * time.Second
+// A second Ctrl-C exits at once. (The warm server's client waits as long.)
+const interruptGrace = warmstart.InterruptGrace
 
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
@@ -39,10 +41,10 @@ func main() {
 		}
 		os.Exit(0)
 	}
-	// A warm server of this build, when one answers, runs the command.
-	if code, ok := runWarm(ctx, args, sigs); ok {
-		t.print(os.Stderr, "total")
-		os.Exit(code)
+	// A warm server of this build, when one answered, ran the command
+	// already, in warmstart's init; here it did not.
+	for _, n := range warmstart.Notes() {
+		traceNote(ctx, "%s", n)
 	}
 	go func() {
 		<-sigs

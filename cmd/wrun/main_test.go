@@ -16,6 +16,10 @@ import (
 var wrunBin string
 
 func TestMain(m *testing.M) {
+	if sock := os.Getenv(oldServerEnv); sock != "" {
+		oldServer(sock)
+		return
+	}
 	dir, err := os.MkdirTemp("", "wrun-cmd-test")
 	if err != nil {
 		panic(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 	"oras.land/oras-go/v2/registry/remote/credentials"
 
+	"github.com/wrun-dev/wrun/internal/warmstart"
 	"github.com/wrun-dev/wrun/registryclient"
 )
 
@@ -151,4 +152,4 @@ func execute(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 // exit code is then exitInterrupted, as a shell reports a SIGINT.
 var errInterrupted = errors.New("interrupted")
 
-const exitInterrupted = 130
+const exitInterrupted = warmstart.ExitInterrupted

@@ -22,6 +22,7 @@ import (
 	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/home"
 	"github.com/wrun-dev/wrun/internal/warm"
+	"github.com/wrun-dev/wrun/internal/warmstart"
 	"github.com/wrun-dev/wrun/registryclient"
 )
 
@@ -75,13 +76,7 @@ another wrun build, wrun runs in process. WRUN_TRACE=1 says which.`,
 }
 
 // serverDir is the server's directory for the WRUN_HOME of the environment.
-func serverDir() (string, error) {
-	dirs, err := home.Locate()
-	if err != nil {
-		return "", err
-	}
-	return warm.Dir(dirs.Data), nil
-}
+func serverDir() (string, error) { return warmstart.Dir() }
 
 // serverStart starts `wrun server serve` detached, its output in the log,
 // and waits until it answers.
@@ -144,6 +139,17 @@ func serverStop(g *globalOptions) error {
 		return err
 	}
 	c, reply, err := warm.Dial(dir, "", warm.OpStatus)
+	if refused, ok := errors.AsType[*warm.Refused](err); ok {
+		// A server of an older protocol, which answers no status: it is
+		// the user's own process (its peer credentials were checked), and
+		// stops on SIGTERM as on `wrun server stop`.
+		if err := syscall.Kill(refused.PID, syscall.SIGTERM); err != nil {
+			return fmt.Errorf("stopping the server (pid %d), which refused to talk (%s %s): %w", refused.PID, refused.Reason, refused.Detail, err)
+		}
+		waitSocketGone(dir)
+		fmt.Fprintf(g.stdout, "wrun server: stopped (pid %d, another version: sent SIGTERM)\n", refused.PID)
+		return nil
+	}
 	if err != nil {
 		fmt.Fprintln(g.stdout, "wrun server: not running")
 		return nil
@@ -153,14 +159,20 @@ func serverStop(g *globalOptions) error {
 		return fmt.Errorf("stopping the server (pid %d): %w", reply.Status.PID, err)
 	}
 	c.Close()
+	waitSocketGone(dir)
+	fmt.Fprintf(g.stdout, "wrun server: stopped (pid %d)\n", reply.Status.PID)
+	return nil
+}
+
+// waitSocketGone waits up to 5 s for a stopping server to remove its
+// socket.
+func waitSocketGone(dir string) {
 	for range 500 {
 		if _, err := os.Stat(warm.SocketPath(dir)); errors.Is(err, os.ErrNotExist) {
-			break
+			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	fmt.Fprintf(g.stdout, "wrun server: stopped (pid %d)\n", reply.Status.PID)
-	return nil
 }
 
 // serverStatus prints whether a server answers, and whether this wrun
@@ -171,6 +183,9 @@ func serverStatus(g *globalOptions) error {
 		return err
 	}
 	c, reply, err := warm.Dial(dir, "", warm.OpStatus)
+	if refused, ok := errors.AsType[*warm.Refused](err); ok {
+		return fmt.Errorf("a wrun server (pid %d) answers on %s but refused: %s %s: restart it (wrun server stop; wrun server start)", refused.PID, warm.SocketPath(dir), refused.Reason, refused.Detail)
+	}
 	if err != nil {
 		return fmt.Errorf("no wrun server answers on %s: start one with `wrun server start`", warm.SocketPath(dir))
 	}
@@ -541,83 +556,3 @@ type noTransfer struct{}
 func (noTransfer) SetTotal(int64) {}
 func (noTransfer) Add(int64)      {}
 func (noTransfer) Done()          {}
-
-// warmEligible reports whether args is a command the warm server runs:
-// `wrun run`, `wrun test` and `wrun REF` with a REF that cannot be a
-// command name (it has a ':', '/' or '.').
-func warmEligible(args []string) bool {
-	if len(args) == 0 {
-		return false
-	}
-	switch a := args[0]; a {
-	case "run", "test":
-		return true
-	default:
-		return !strings.HasPrefix(a, "-") && strings.ContainsAny(a, ":/.")
-	}
-}
-
-// runWarm hands the invocation to the warm server when one of this build
-// answers. ok false means it did not start there: run it in process.
-// Signals on sigs become a cancel message; as in process, a second one, or
-// none within interruptGrace of the first, exits at once.
-func runWarm(ctx context.Context, args []string, sigs <-chan os.Signal) (code int, ok bool) {
-	if !warmEligible(args) || os.Getenv("WRUN_SERVER") == "off" {
-		return 0, false
-	}
-	dir, err := serverDir()
-	if err != nil {
-		return 0, false
-	}
-	if _, err := os.Stat(warm.SocketPath(dir)); err != nil {
-		traceNote(ctx, "warm server: none (%s)", warm.SocketPath(dir))
-		return 0, false
-	}
-	build, err := warm.BuildID()
-	if err != nil {
-		traceNote(ctx, "warm server: not used: %v", err)
-		return 0, false
-	}
-	cwd, err := os.Open(".")
-	if err != nil {
-		traceNote(ctx, "warm server: not used: %v", err)
-		return 0, false
-	}
-	defer cwd.Close()
-	cancel := make(chan struct{})
-	started := make(chan struct{})
-	defer close(started)
-	go func() {
-		select {
-		case <-sigs:
-		case <-started:
-			return
-		}
-		close(cancel)
-		select {
-		case <-time.After(interruptGrace):
-		case <-sigs:
-		}
-		fmt.Fprintln(os.Stderr, "wrun: interrupted")
-		os.Exit(exitInterrupted)
-	}()
-	t := traceOf(ctx)
-	if t != nil {
-		traceMark(ctx, "warm server: handing over")
-		t.print(os.Stderr, "client so far")
-	}
-	umask := syscall.Umask(0o022)
-	syscall.Umask(umask)
-	code, err = warm.Run(dir, build, warm.Request{Args: args, Env: os.Environ(), Umask: umask},
-		[3]*os.File{os.Stdin, os.Stdout, os.Stderr}, cwd, cancel)
-	switch {
-	case errors.Is(err, warm.ErrFallback):
-		traceNote(ctx, "warm server: not used: %v", err)
-		return 0, false
-	case err != nil:
-		fmt.Fprintf(os.Stderr, "wrun: %v\n", err)
-		return 1, true
-	}
-	traceMark(ctx, "warm server: round trip")
-	return code, true
-}

@@ -5,15 +5,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/wrun-dev/wrun/internal/home"
+	"github.com/wrun-dev/wrun/internal/proctime"
 )
 
 // The start-up trace: WRUN_TRACE=1 prints, on stderr, where a wrun start
@@ -107,55 +105,14 @@ func traceGoInit(t *tracer) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	var detail []string
-	if ru, err := cpuTime(); err == nil {
+	if ru, err := proctime.CPU(); err == nil {
 		detail = append(detail, "CPU "+msStr(ru))
 	}
-	if d, ok := sinceProcessStart(t.start); ok {
+	if d, ok := proctime.SinceStart(t.start); ok {
 		t.add("process start → main", d, append(detail, "±10ms: /proc/self/stat ticks"))
 	} else {
 		t.lines = append(t.lines, "process start → main: unknown ("+strings.Join(detail, ", ")+")")
 	}
-}
-
-// cpuTime is the user and system CPU time the process used so far.
-func cpuTime() (time.Duration, error) {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0, err
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
-}
-
-// sinceProcessStart is how long before now the process started, from its
-// start time in /proc/self/stat (ticks since boot) and /proc/uptime.
-func sinceProcessStart(now time.Time) (time.Duration, bool) {
-	stat, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return 0, false
-	}
-	up, err := os.ReadFile("/proc/uptime")
-	if err != nil {
-		return 0, false
-	}
-	// The command name, field 2, is in parentheses and may hold spaces.
-	i := strings.LastIndexByte(string(stat), ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(string(stat[i+1:]))
-	const startField = 22 - 3 // field 22, counted from field 3
-	if len(f) <= startField {
-		return 0, false
-	}
-	ticks, err1 := strconv.ParseFloat(f[startField], 64)
-	uptime, err2 := strconv.ParseFloat(strings.Fields(string(up))[0], 64)
-	if err1 != nil || err2 != nil {
-		return 0, false
-	}
-	const clkTck = 100 // USER_HZ on every Linux architecture Go supports
-	d := time.Duration((uptime - ticks/clkTck) * float64(time.Second))
-	d -= time.Since(now) // uptime was read a little after now
-	return max(d, 0), true
 }
 
 // traceCompileProbe returns, when ctx traces, a function that tells after a

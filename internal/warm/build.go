@@ -5,19 +5,21 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"runtime/debug"
+	"runtime"
 	"syscall"
 )
 
 // BuildID names the running wrun build: the identity of its executable
-// file (device, inode, size, modification time) and the build information
-// Go linked into it (module version, VCS revision, Go version, settings).
+// file (device, inode, size, modification time) and the Go version.
 //
 // It is a stat, not a hash of the file: hashing a 30 MB executable would
 // cost the client tens of milliseconds on every start, the very cost the
 // warm server removes. Replacing the executable (go install, a package
 // upgrade, a copy) makes a new file, so a new inode and time; editing it in
-// place changes its size or modification time.
+// place changes its size or modification time. The build settings Go links
+// in (runtime/debug.ReadBuildInfo) add nothing the file's identity does not
+// already name, and reading them would make the client wait for
+// runtime/debug's initialization (internal/warmstart).
 func BuildID() (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
@@ -38,11 +40,6 @@ func buildIDOf(path string) (string, error) {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		fmt.Fprintf(h, "dev=%d ino=%d\n", st.Dev, st.Ino)
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		fmt.Fprintf(h, "go=%s main=%s@%s\n", bi.GoVersion, bi.Main.Path, bi.Main.Version)
-		for _, s := range bi.Settings {
-			fmt.Fprintf(h, "%s=%s\n", s.Key, s.Value)
-		}
-	}
+	fmt.Fprintf(h, "go=%s\n", runtime.Version())
 	return hex.EncodeToString(h.Sum(nil))[:32], nil
 }

@@ -1,9 +1,8 @@
 package warm
 
 import (
-	"errors"
+	"cmp"
 	"fmt"
-	"net"
 	"os"
 	"time"
 )
@@ -12,38 +11,77 @@ import (
 // does not answer within it is not used.
 const handshakeTimeout = 2 * time.Second
 
-// Dial connects to the server in dir and sends a Hello for op. A refusal is
-// an error wrapping ErrFallback that names the server's reason.
-func Dial(dir, build, op string) (*net.UnixConn, HelloReply, error) {
+// Dial connects to the server in dir and sends a Hello for op (OpStatus,
+// OpStop). A refusal is an error wrapping ErrFallback that names the
+// server's reason.
+func Dial(dir, build, op string) (*os.File, HelloReply, error) {
+	c, pid, err := connect(dir)
+	if err != nil {
+		return nil, HelloReply{}, err
+	}
+	err = writeFrame(c, Hello{Proto: Proto, Build: build, Op: op, Limits: Limits()})
+	reply, err := answer(c, pid, err)
+	if err != nil {
+		return nil, reply, err
+	}
+	return c, reply, nil
+}
+
+// connect opens a connection to the server in dir and checks who is on
+// the other end, whose process id it returns; everything until the
+// server's answer must happen within handshakeTimeout.
+func connect(dir string) (*os.File, int, error) {
 	sock := SocketPath(dir)
 	if len(sock) > maxSocketPath {
-		return nil, HelloReply{}, fmt.Errorf("%w: socket path %s is over %d bytes", ErrFallback, sock, maxSocketPath)
+		return nil, 0, fmt.Errorf("%w: socket path %s is over %d bytes", ErrFallback, sock, maxSocketPath)
 	}
-	c, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: sock, Net: "unix"})
+	c, err := dialUnix(sock)
 	if err != nil {
-		return nil, HelloReply{}, fmt.Errorf("%w: %w", ErrFallback, err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrFallback, err)
 	}
 	// The server gets the client's stdio and working directory: it must be
 	// the user's own, whoever made the socket.
-	if err := checkPeer(c); err != nil {
-		c.Close()
-		return nil, HelloReply{}, fmt.Errorf("%w: the server: %w", ErrFallback, err)
-	}
-	c.SetDeadline(time.Now().Add(handshakeTimeout))
-	var reply HelloReply
-	err = writeFrame(c, Hello{Proto: Proto, Build: build, Op: op, Limits: Limits()})
-	if err == nil {
-		_, err = readFrame(c, &reply, 0, maxSmallFrame)
-	}
+	pid, err := checkPeer(c)
 	if err != nil {
 		c.Close()
-		return nil, reply, fmt.Errorf("%w: handshake: %w", ErrFallback, err)
+		return nil, 0, fmt.Errorf("%w: the server: %w", ErrFallback, err)
 	}
-	if !reply.OK {
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	return c, pid, nil
+}
+
+// Refused is a server's refusal of a Hello. It wraps ErrFallback.
+type Refused struct {
+	// PID is the server's process id, from its socket's peer credentials
+	// (checked: the user's own process, in the user's namespaces).
+	PID            int
+	Reason, Detail string
+}
+
+func (r *Refused) Error() string {
+	return fmt.Sprintf("%v: server refused: %s %s", ErrFallback, r.Reason, r.Detail)
+}
+
+func (r *Refused) Unwrap() error { return ErrFallback }
+
+// answer reads the server's HelloReply after the client's frames were
+// written (werr, the error writing them) to the server pid. Anything but
+// OK closes c and is an error wrapping ErrFallback (a *Refused when the
+// server said no).
+func answer(c *os.File, pid int, werr error) (HelloReply, error) {
+	var reply HelloReply
+	// A server refusing a run reads no further than the Hello, and may close
+	// before the Request is written: its reply, when there is one, says why.
+	_, rerr := readFrame(c, &reply, 0, maxSmallFrame)
+	switch {
+	case rerr == nil && !reply.OK:
 		c.Close()
-		return nil, reply, fmt.Errorf("%w: server refused: %s %s", ErrFallback, reply.Reason, reply.Detail)
+		return reply, &Refused{PID: pid, Reason: reply.Reason, Detail: reply.Detail}
+	case werr != nil || rerr != nil:
+		c.Close()
+		return reply, fmt.Errorf("%w: handshake: %w", ErrFallback, cmp.Or(werr, rerr))
 	}
-	return c, reply, nil
+	return reply, nil
 }
 
 // Run hands an invocation to the server in dir: args and env, stdio and the
@@ -51,24 +89,23 @@ func Dial(dir, build, op string) (*net.UnixConn, HelloReply, error) {
 // server to cancel the run. It returns the run's exit code. An error
 // wrapping ErrFallback means the run did not start and the caller should
 // run it itself; any other error came after the run started.
+//
+// The Hello and the Request go out together, and the server's one reply
+// says whether it took the run: one round trip before the run starts.
 func Run(dir, build string, req Request, stdio [3]*os.File, cwd *os.File, cancel <-chan struct{}) (int, error) {
-	c, _, err := Dial(dir, build, OpRun)
+	c, pid, err := connect(dir)
 	if err != nil {
 		return 0, err
 	}
-	defer c.Close()
 	fds := []int{int(stdio[0].Fd()), int(stdio[1].Fd()), int(stdio[2].Fd()), int(cwd.Fd())}
-	var ev Event
-	err = writeFrame(c, req, fds...)
+	err = writeFrame(c, Hello{Proto: Proto, Build: build, Op: OpRun, Limits: Limits()})
 	if err == nil {
-		_, err = readFrame(c, &ev, 0, maxSmallFrame)
+		err = writeFrame(c, req, fds...)
 	}
-	if err == nil && !ev.Started {
-		err = errors.New("no start event")
+	if _, err := answer(c, pid, err); err != nil {
+		return 0, err
 	}
-	if err != nil {
-		return 0, fmt.Errorf("%w: sending the request: %w", ErrFallback, err)
-	}
+	defer c.Close()
 	c.SetDeadline(time.Time{})
 
 	done := make(chan struct{})
@@ -81,7 +118,7 @@ func Run(dir, build string, req Request, stdio [3]*os.File, cwd *os.File, cancel
 		}
 	}()
 	for {
-		ev = Event{}
+		var ev Event
 		if _, err := readFrame(c, &ev, 0, maxSmallFrame); err != nil {
 			return 0, fmt.Errorf("wrun server: connection lost during the run: %w", err)
 		}

@@ -4,11 +4,11 @@ package warm
 
 import (
 	"errors"
-	"net"
+	"syscall"
 )
 
 // checkPeer refuses every peer: the warm server checks peer credentials
 // with SO_PEERCRED, which only Linux has; elsewhere wrun runs in process.
-func checkPeer(*net.UnixConn) error {
-	return errors.New("peer credentials are checked on Linux only")
+func checkPeer(syscall.Conn) (int, error) {
+	return 0, errors.New("peer credentials are checked on Linux only")
 }

@@ -5,10 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"path/filepath"
-	"runtime/debug"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -95,11 +94,11 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("another wrun server holds %s: %w", s.Dir, err)
 	}
 	os.Remove(sock) // a socket left by a server that died
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	l, err := listenUnix(sock)
 	if err != nil {
 		return err
 	}
-	l.SetUnlinkOnClose(true)
+	defer os.Remove(sock)
 	if err := os.Chmod(sock, 0o600); err != nil {
 		l.Close()
 		return err
@@ -110,12 +109,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.Log.Printf("serving on %s (pid %d, build %s)", sock, os.Getpid(), s.Build)
 	var wg sync.WaitGroup
 	for {
-		c, err := l.AcceptUnix()
+		c, err := accept(l)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
-			if errors.Is(err, net.ErrClosed) {
+			if errors.Is(err, errClosed) {
 				return err
 			}
 			s.Log.Printf("accept: %v", err)
@@ -146,14 +145,14 @@ func (s *Server) Serve(ctx context.Context) error {
 const stopGrace = 3 * time.Second
 
 // serveConn answers one client.
-func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
+func (s *Server) serveConn(ctx context.Context, c *os.File) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(handshakeTimeout))
 	refuse := func(reason, detail string) {
 		writeFrame(c, HelloReply{Reason: reason, Detail: detail})
 	}
 	// The peer is checked before a byte of it is read.
-	if err := checkPeer(c); err != nil {
+	if _, err := checkPeer(c); err != nil {
 		s.Log.Printf("refused a client: %v", err)
 		refuse(ReasonPeer, "")
 		return
@@ -164,7 +163,10 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 		refuse(ReasonProto, "malformed hello")
 		return
 	}
-	if h.Proto != Proto {
+	// Status and stop are answered whatever the client's version (their
+	// Hello is the same in every version), so a wrun of any version can
+	// stop a server of another.
+	if h.Proto != Proto && h.Op != OpStatus && h.Op != OpStop {
 		refuse(ReasonProto, fmt.Sprintf("server speaks version %d, client %d", Proto, h.Proto))
 		return
 	}
@@ -207,17 +209,15 @@ func (s *Server) serveConn(ctx context.Context, c *net.UnixConn) {
 	}
 	free := sync.OnceFunc(func() { s.running.Store(false) })
 	defer free()
-	if err := writeFrame(c, HelloReply{OK: true}); err != nil {
-		return
-	}
 	var req Request
 	files, err := readFrame(c, &req, numFDs, maxFrame)
 	if err != nil {
 		s.Log.Printf("request: %v", err)
+		refuse(ReasonProto, "malformed request")
 		return
 	}
 	defer closeAll(files)
-	if err := writeFrame(c, Event{Started: true}); err != nil {
+	if err := writeFrame(c, HelloReply{OK: true}); err != nil {
 		return
 	}
 	c.SetDeadline(time.Time{})
@@ -261,7 +261,9 @@ func (s *Server) handle(ctx context.Context, req Request, files []*os.File) (cod
 	defer func() {
 		if v := recover(); v != nil {
 			s.Log.Printf("a run panicked: %v", v)
-			fmt.Fprintf(files[2], "panic: %v\n\n%s", v, debug.Stack())
+			stack := make([]byte, 64<<10)
+			stack = stack[:runtime.Stack(stack, false)]
+			fmt.Fprintf(files[2], "panic: %v\n\n%s", v, stack)
 			code, panicked = 2, true
 		}
 	}()

@@ -21,15 +21,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"syscall"
 )
 
 // Proto is the protocol version. A server answers a client of another
-// version with ReasonProto, and the client falls back.
-const Proto = 1
+// version with ReasonProto, and the client falls back. Version 2: a run's
+// Request follows its Hello without waiting, and the HelloReply answers
+// both.
+const Proto = 2
 
 // Ops a client may ask for in its Hello.
 const (
@@ -75,8 +76,11 @@ type Status struct {
 	Runtimes int    `json:"runtimes"` // runtimes kept, one per configuration
 }
 
-// Request is the invocation, sent after an OK HelloReply with the file
+// Request is the invocation, sent right after an OpRun Hello with the file
 // descriptors stdin, stdout, stderr and the working directory attached.
+// The server reads it only once it takes the run, and then replies OK:
+// past that the client cannot fall back. A refusal is replied after the
+// Hello alone, and the Request (with its descriptors) is dropped unread.
 type Request struct {
 	Args []string `json:"args"` // without argv[0]
 	Env  []string `json:"env"`  // os.Environ() of the client
@@ -85,12 +89,10 @@ type Request struct {
 	Umask int `json:"umask"`
 }
 
-// Event is a frame the server sends after a Request: Started once the
-// request was taken (past it the client cannot fall back), then Exit with
-// the code.
+// Event is the frame the server sends when a run it took ends: Exit with
+// its code.
 type Event struct {
-	Started bool `json:"started,omitempty"`
-	Exit    *int `json:"exit,omitempty"`
+	Exit *int `json:"exit,omitempty"`
 }
 
 // Control is a frame a client sends during a run.
@@ -128,7 +130,7 @@ func LogPath(dir string) string { return filepath.Join(dir, "server.log") }
 const maxSocketPath = 107
 
 // writeFrame writes v as one frame, with fds attached when given.
-func writeFrame(c *net.UnixConn, v any, fds ...int) error {
+func writeFrame(c *os.File, v any, fds ...int) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -144,7 +146,7 @@ func writeFrame(c *net.UnixConn, v any, fds ...int) error {
 	}
 	// A frame larger than the socket's buffer goes out in parts: the
 	// descriptors ride with the first.
-	n, _, err := c.WriteMsgUnix(msg, oob, nil)
+	n, err := sendmsg(c, msg, oob)
 	if err == nil && n < len(msg) {
 		_, err = c.Write(msg[n:])
 	}
@@ -154,10 +156,10 @@ func writeFrame(c *net.UnixConn, v any, fds ...int) error {
 // readFrame reads one frame of at most limit bytes into v; with wantFDs > 0
 // it also receives exactly that many descriptors, which the caller then
 // owns.
-func readFrame(c *net.UnixConn, v any, wantFDs, limit int) ([]*os.File, error) {
+func readFrame(c *os.File, v any, wantFDs, limit int) ([]*os.File, error) {
 	var hdr [4]byte
 	oob := make([]byte, syscall.CmsgSpace(4*numFDs))
-	n, oobn, flags, _, err := c.ReadMsgUnix(hdr[:], oob)
+	n, oobn, flags, err := recvmsg(c, hdr[:], oob)
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,6 +112,15 @@ func TestRunRefusals(t *testing.T) {
 	if _, err := Run(dir, "build-2", Request{}, files, cwd, nil); !errors.Is(err, ErrFallback) || !strings.Contains(err.Error(), ReasonBuild) {
 		t.Errorf("another build: %v", err)
 	}
+	// The Request goes out with the Hello, unasked; a server refusing the
+	// Hello closes without reading it. A Request larger than the socket's
+	// buffer makes the client's write fail (EPIPE), and the refusal is
+	// still what it reports, with the server's pid.
+	big := Request{Env: []string{"BIG=" + strings.Repeat("x", 3<<20)}}
+	_, err := Run(dir, "build-2", big, files, cwd, nil)
+	if refused, ok := errors.AsType[*Refused](err); !ok || refused.Reason != ReasonBuild || refused.PID != os.Getpid() {
+		t.Errorf("another build, with a large request: %v", err)
+	}
 	done := make(chan error, 1)
 	go func() {
 		_, err := Run(dir, "build-1", Request{}, files, cwd, nil)
@@ -154,23 +162,21 @@ func TestPrepareDir(t *testing.T) {
 	}
 }
 
-// pair returns the two ends of a connected Unix stream socket.
-func pair(t *testing.T) (a, b *net.UnixConn) {
+// pair returns the two ends of a connected Unix stream socket, as the
+// protocol uses them: non-blocking descriptors in pollable files.
+func pair(t *testing.T) (a, b *os.File) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC|syscall.SOCK_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := func(fd int) *net.UnixConn {
+	conn := func(fd int) *os.File {
 		f := os.NewFile(uintptr(fd), "socket")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		if err != nil {
-			t.Fatal(err)
+		t.Cleanup(func() { f.Close() })
+		if err := f.SetDeadline(time.Now().Add(5 * time.Second)); err != nil {
+			t.Fatal(err) // not pollable: the protocol's deadlines would not hold
 		}
-		t.Cleanup(func() { c.Close() })
-		c.SetDeadline(time.Now().Add(5 * time.Second))
-		return c.(*net.UnixConn)
+		return f
 	}
 	return conn(fds[0]), conn(fds[1])
 }

@@ -74,6 +74,21 @@ args = ["pkg"]
 `, map[string][]byte{"component.wasm": testenv.GuestBytes(t, "c/hello")})
 }
 
+// publishedHome is a fresh wrun home whose embedded registry holds the
+// package directories dirs, published.
+func publishedHome(t *testing.T, dirs ...string) string {
+	t.Helper()
+	home := filepath.Join(t.TempDir(), "state")
+	c, err := registryclient.New(registryclient.Options{Home: home})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range dirs {
+		publish(t, c, dir)
+	}
+	return home
+}
+
 func publish(t *testing.T, c *registryclient.Client, dir string) {
 	t.Helper()
 	p, err := bundle.LoadDir(dir)

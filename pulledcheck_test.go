@@ -10,7 +10,6 @@ import (
 
 	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/testenv"
-	"github.com/wrun-dev/wrun/registryclient"
 )
 
 // TestPulledAssetCheckedAtOpen: a pulled package's files are served from
@@ -21,12 +20,7 @@ import (
 // moving the check to open time kept it.
 func TestPulledAssetCheckedAtOpen(t *testing.T) {
 	ctx := context.Background()
-	home := filepath.Join(t.TempDir(), "state")
-	c, err := registryclient.New(registryclient.Options{Home: home})
-	if err != nil {
-		t.Fatal(err)
-	}
-	publish(t, c, writePkg(t, `[package]
+	home := publishedHome(t, writePkg(t, `[package]
 name = "test:catpkg"
 version = "1.0.0"
 kind = "module"

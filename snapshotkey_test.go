@@ -2,27 +2,16 @@ package wrun_test
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/testenv"
-	"github.com/wrun-dev/wrun/registryclient"
 )
 
-// TestPreinitSnapshotKeyCoversApp: a runtime package whose [preinit] lists
-// no mounts lets its init read the app's files; two apps on that runtime
-// must each run with their own baked state. The snapshot was cached by the
-// runtime's digest alone, so the second app ran with the first one's.
-func TestPreinitSnapshotKeyCoversApp(t *testing.T) {
-	ctx := context.Background()
-	home := filepath.Join(t.TempDir(), "state")
-	c, err := registryclient.New(registryclient.Options{Home: home})
-	if err != nil {
-		t.Fatal(err)
-	}
-	publish(t, c, writePkg(t, `[package]
+// prertManifest is a runtime package whose [run] wasm is pre-initialized
+// (the c/prefile guest).
+const prertManifest = `[package]
 name = "test:prert"
 version = "1.0.0"
 kind = "module"
@@ -30,7 +19,15 @@ kind = "module"
 wasm = "module.wasm"
 [preinit]
 init = "wizer.initialize"
-`, map[string][]byte{"module.wasm": testenv.GuestBytes(t, "c/prefile")}))
+`
+
+// TestPreinitSnapshotKeyCoversApp: a runtime package whose [preinit] lists
+// no mounts lets its init read the app's files; two apps on that runtime
+// must each run with their own baked state. The snapshot was cached by the
+// runtime's digest alone, so the second app ran with the first one's.
+func TestPreinitSnapshotKeyCoversApp(t *testing.T) {
+	ctx := context.Background()
+	home := publishedHome(t, writePkg(t, prertManifest, map[string][]byte{"module.wasm": testenv.GuestBytes(t, "c/prefile")}))
 
 	app := func(config string) string {
 		return writePkg(t, `[package]
@@ -68,20 +65,7 @@ to = "/data"
 // whole module to hash it for the snapshot's key, then threw it away.
 func TestPreinitWarmLoadReadsNoModule(t *testing.T) {
 	ctx := context.Background()
-	home := filepath.Join(t.TempDir(), "state")
-	c, err := registryclient.New(registryclient.Options{Home: home})
-	if err != nil {
-		t.Fatal(err)
-	}
-	publish(t, c, writePkg(t, `[package]
-name = "test:prert"
-version = "1.0.0"
-kind = "module"
-[run]
-wasm = "module.wasm"
-[preinit]
-init = "wizer.initialize"
-[[assets]]
+	home := publishedHome(t, writePkg(t, prertManifest+`[[assets]]
 from = "data"
 to = "/data"
 `, map[string][]byte{"module.wasm": testenv.GuestBytes(t, "c/prefile"), "data/config.txt": []byte("app=A\n")}))

@@ -7,6 +7,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -251,4 +252,20 @@ func TestE2EWorkdir(t *testing.T) {
 	c.run("example:wd@1.0.0", "--workdir=/data", "--mount", data+":/data").ok(t, "REF --workdir",
 		"arg[0]=example:wd@1.0.0\nenvc=1\nenv PWD=/data\n")
 	c.run("run", guest(t, "c/echo"), "--workdir", "data").wantError(t, "--workdir", "want a guest path like /data")
+}
+
+// `wrun --version` and `wrun version` say which wrun, which wazero and
+// which Go, as wasmtime --version and wazero version do; there was
+// neither ("version" was taken for a package reference).
+func TestVersion(t *testing.T) {
+	c := newCLI(t)
+	flag, cmd := c.run("--version"), c.run("version")
+	for _, r := range []result{flag, cmd} {
+		if r.code != 0 || !strings.HasPrefix(r.stdout, "wrun ") || !strings.Contains(r.stdout, ", wazero v1.") || !strings.Contains(r.stdout, runtime.Version()) {
+			t.Errorf("version: %+v", r)
+		}
+	}
+	if flag.stdout != cmd.stdout {
+		t.Errorf("--version %q, version %q", flag.stdout, cmd.stdout)
+	}
 }

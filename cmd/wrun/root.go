@@ -83,6 +83,11 @@ reference (host/repo:tag), a package directory, a bundle file or a .wasm file.
 			return o.run(cmd.Context(), g, args[0], args[1:], false)
 		},
 	}
+	// --version: the line is made only when asked for (reading the build
+	// information is not free, and this is every command's start).
+	root.Version = "wrun"
+	cobra.AddTemplateFunc("versionLine", versionLine)
+	root.SetVersionTemplate("{{versionLine}}\n")
 	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)
 	root.SetErr(g.stderr)
@@ -118,6 +123,7 @@ reference (host/repo:tag), a package directory, a bundle file or a .wasm file.
 		newPythonCmd(g),
 		newServeCmd(g),
 		newServerCmd(g),
+		newVersionCmd(g),
 		// One line per command; each command lives in its own file.
 	)
 	return root

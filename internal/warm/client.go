@@ -46,7 +46,12 @@ func connect(dir string) (*os.File, int, error) {
 		c.Close()
 		return nil, 0, fmt.Errorf("%w: the server: %w", ErrFallback, err)
 	}
-	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	// The socket is pollable (socket.go), so the deadline holds; were it
+	// not, a wedged server would hang the client: refuse to go on.
+	if err := c.SetDeadline(time.Now().Add(handshakeTimeout)); err != nil {
+		c.Close()
+		return nil, 0, fmt.Errorf("%w: %w", ErrFallback, err)
+	}
 	return c, pid, nil
 }
 

@@ -147,7 +147,10 @@ const stopGrace = 3 * time.Second
 // serveConn answers one client.
 func (s *Server) serveConn(ctx context.Context, c *os.File) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	if err := c.SetDeadline(time.Now().Add(handshakeTimeout)); err != nil {
+		s.Log.Printf("a client's connection takes no deadline: %v", err)
+		return
+	}
 	refuse := func(reason, detail string) {
 		writeFrame(c, HelloReply{Reason: reason, Detail: detail})
 	}

@@ -290,3 +290,43 @@ func TestStopDuringRun(t *testing.T) {
 		t.Errorf("the stopped run: %d, %v", r.code, r.err)
 	}
 }
+
+// A server that accepts and never answers (wedged, or not a wrun server)
+// costs the client the handshake timeout, not forever: the socket is a
+// pollable file, so its deadline holds, and the client falls back.
+func TestRunSilentServer(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "server")
+	if err := PrepareDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	l, err := listenUnix(SocketPath(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := accept(l)
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() })
+		}
+	}()
+	cwd, _ := os.Open(".")
+	defer cwd.Close()
+	files, _, _ := stdio(t, "")
+	done := make(chan error, 1)
+	go func() {
+		_, err := Run(dir, "build-1", Request{}, files, cwd, nil)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrFallback) {
+			t.Errorf("a silent server: %v", err)
+		}
+	case <-time.After(time.Minute): // a liveness bound, far past handshakeTimeout
+		t.Fatal("a silent server holds the client")
+	}
+}

@@ -359,18 +359,21 @@ func TestWarmServerHandshake(t *testing.T) {
 func TestWarmServerInterrupt(t *testing.T) {
 	c := newCLI(t)
 	startServer(t, c, wrunBin)
-	cmd := exec.Command(wrunBin, "run", guest(t, "c/spin"))
+	// About 2 s of guest work: the server is stuck in it once interrupted
+	// (no termination checks) until it ends by itself.
+	cmd := exec.Command(wrunBin, "run", guest(t, "c/spin"), "--", "3000")
 	cmd.Env = []string{"WRUN_HOME=" + c.home, "HOME=" + c.home, "WRUN_TRACE=1"}
 	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// The server has taken the run once its status counts it: the client's
+	// own trace line comes before it even connects.
 	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "process start → hand-over") && time.Now().Before(deadline) {
+	for !strings.Contains(c.run("server", "status").stdout, "runs served: 1\n") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
-	time.Sleep(300 * time.Millisecond)
 	// While the server runs it, another run is not kept waiting: it runs
 	// in process.
 	r, trace, served := c.tracedBin(wrunBin, "run", guest(t, "c/hello"))

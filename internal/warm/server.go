@@ -107,25 +107,39 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer s.stop()
 	context.AfterFunc(ctx, func() { l.Close() })
 	s.Log.Printf("serving on %s (pid %d, build %s)", sock, os.Getpid(), s.Build)
+	// The goroutine that accepts a connection serves it, and hands the
+	// accepting on to a new goroutine first: the client's request is taken
+	// without waking another thread for it (a wake-up is tens of
+	// microseconds on a VM, in every warm start).
 	var wg sync.WaitGroup
-	for {
-		c, err := accept(l)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
+	stopped := make(chan error, 1)
+	var acceptOne func()
+	acceptOne = func() {
+		for {
+			c, err := accept(l)
+			if err != nil {
+				if ctx.Err() != nil {
+					stopped <- nil
+					return
+				}
+				if errors.Is(err, errClosed) {
+					stopped <- err
+					return
+				}
+				s.Log.Printf("accept: %v", err)
+				time.Sleep(10 * time.Millisecond)
+				continue
 			}
-			if errors.Is(err, errClosed) {
-				return err
-			}
-			s.Log.Printf("accept: %v", err)
-			time.Sleep(10 * time.Millisecond)
-			continue
-		}
-		wg.Add(1)
-		go func() {
+			wg.Add(1)
 			defer wg.Done()
+			go acceptOne()
 			s.serveConn(ctx, c)
-		}()
+			return
+		}
+	}
+	go acceptOne()
+	if err := <-stopped; err != nil {
+		return err
 	}
 	// A run the stop cancelled gets stopGrace to end and tell its client
 	// its exit code; a guest that cannot be stopped ends with the process.

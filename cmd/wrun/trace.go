@@ -94,24 +94,18 @@ func (t *tracer) print(w io.Writer, total string) {
 
 func msStr(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
 
-// traceGoInit records the time from the process's start to main (exec,
-// the dynamic loader if any, the Go runtime and every package's init) from
-// /proc/self/stat, whose start time is in clock ticks (10 ms here), and
-// the CPU time the process used before main, which is exact.
+// traceGoInit records what the process spent before main (exec, the Go
+// runtime and every package's init): proctime.Startup.
 func traceGoInit(t *tracer) {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	var detail []string
-	if ru, err := proctime.CPU(); err == nil {
-		detail = append(detail, "CPU "+msStr(ru))
-	}
-	if d, ok := proctime.SinceStart(t.start); ok {
-		t.add("process start → main", d, append(detail, "±10ms: /proc/self/stat ticks"))
+	if cpu, detail, ok := proctime.Startup(t.start); ok {
+		t.add("process start → main", cpu, []string{detail})
 	} else {
-		t.lines = append(t.lines, "process start → main: unknown ("+strings.Join(detail, ", ")+")")
+		t.lines = append(t.lines, "process start → main: unknown")
 	}
 }
 

@@ -3,6 +3,7 @@
 package proctime
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -49,4 +50,20 @@ func SinceStart(now time.Time) (time.Duration, bool) {
 	d := time.Duration((uptime - ticks/clkTck) * float64(time.Second))
 	d -= time.Since(now) // uptime was read a little after now
 	return max(d, 0), true
+}
+
+// Startup describes the time the process spent before now, for a trace
+// line: its CPU time, which is exact (exec, the Go runtime, every package's
+// init: single-threaded work), and as detail the wall-clock time since
+// exec, which /proc/self/stat knows only in 10 ms ticks.
+func Startup(now time.Time) (cpu time.Duration, detail string, ok bool) {
+	cpu, err := CPU()
+	if err != nil {
+		return 0, "", false
+	}
+	detail = "CPU time; wall clock since exec unknown"
+	if d, ok := SinceStart(now); ok {
+		detail = fmt.Sprintf("CPU time; wall clock since exec %d ms ± 10 (/proc/self/stat ticks)", d.Milliseconds())
+	}
+	return cpu, detail, true
 }

@@ -159,15 +159,10 @@ func traceEnabled(v string) bool { return v != "" && v != "0" && v != "false" }
 // traceStart writes the client's first trace line: from the process's
 // start to the hand-over, before the server's own lines.
 func traceStart(now time.Time) {
-	var detail []string
-	if cpu, err := proctime.CPU(); err == nil {
-		detail = append(detail, "CPU "+ms(cpu))
-	}
-	detail = append(detail, "handed over before wrun's other packages initialize")
-	if d, ok := proctime.SinceStart(now); ok {
-		traceLine("process start → hand-over", ms(d), append(detail, "±10ms: /proc/self/stat ticks")...)
+	if cpu, detail, ok := proctime.Startup(now); ok {
+		traceLine("process start → hand-over", ms(cpu), detail, "before wrun's other packages initialize")
 	} else {
-		traceLine("process start → hand-over", "unknown", detail...)
+		traceLine("process start → hand-over", "unknown")
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wrun-dev/wrun"
+	"github.com/wrun-dev/wrun/bundle"
 )
 
 // pythonPreinitBench compares, in one WRUN_HOME and one run, `wrun
@@ -83,18 +84,28 @@ func (o *options) shippedSnapshot(dir, pre string) (string, error) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return "", err
 	}
-	cmd := exec.Command(o.wrun, "preinit", filepath.Join(pre, "module-preinit.wasm"), "-o", filepath.Join(out, "module-preinit.wasm"),
-		"--mount", filepath.Join(pre, "lib")+":/usr/local/lib:ro", "--env", "PYTHONHOME=/usr/local", "--allow-random")
-	cmd.Env = append(os.Environ(), "WRUN_HOME="+dir)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, b)
-	}
-	if err := linkTree(filepath.Join(pre, "lib"), filepath.Join(out, "lib")); err != nil {
-		return "", err
-	}
 	m, err := os.ReadFile(filepath.Join(pre, "wrun.toml"))
 	if err != nil {
 		return "", err
+	}
+	parsed, err := bundle.ParseManifest(filepath.Join(pre, "wrun.toml"), m)
+	if err != nil {
+		return "", err
+	}
+	// Every asset directory mounted for the init, as [preinit] does, and
+	// linked into the copy.
+	args := []string{"preinit", filepath.Join(pre, "module-preinit.wasm"), "-o", filepath.Join(out, "module-preinit.wasm"),
+		"--env", "PYTHONHOME=/usr/local", "--allow-random"}
+	for _, a := range parsed.Assets {
+		args = append(args, "--mount", filepath.Join(pre, filepath.FromSlash(a.From))+":"+a.To+":ro")
+		if err := linkTree(filepath.Join(pre, filepath.FromSlash(a.From)), filepath.Join(out, filepath.FromSlash(a.From))); err != nil {
+			return "", err
+		}
+	}
+	cmd := exec.Command(o.wrun, args...)
+	cmd.Env = append(os.Environ(), "WRUN_HOME="+dir)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, b)
 	}
 	manifest, _, _ := strings.Cut(string(m), "[preinit]")
 	manifest = strings.Replace(manifest, `name = "python:cpython-preinit"`, `name = "python:cpython-shipped"`, 1)

@@ -98,7 +98,10 @@ func (o *options) pytestBench(w io.Writer) error {
 	// must see the same files).
 	appSrc := filepath.Join(apps["python:cpython"], "src")
 	native := command{"native", append([]string{"/usr/bin/python3", "-m", "pytest", "-o", "cache_dir=" + filepath.Join(tmp, "native-pytest-cache"), appSrc}, deselect...),
-		[]string{"PYTHONPYCACHEPREFIX=" + filepath.Join(tmp, "native-pycache"), "PYTHONDONTWRITEBYTECODE="}}
+		// PYTHONPATH: the app's own files come first, as the working
+		// directory does for `wrun test` (python -m pytest in /app); without
+		// it the suite imported whatever toolz the system had, or none.
+		[]string{"PYTHONPYCACHEPREFIX=" + filepath.Join(tmp, "native-pycache"), "PYTHONDONTWRITEBYTECODE=", "PYTHONPATH=" + appSrc}}
 	type side struct {
 		name   string
 		cmd    command

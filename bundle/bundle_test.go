@@ -561,3 +561,12 @@ func TestArchivePAXPaths(t *testing.T) {
 		t.Fatal("not reproducible")
 	}
 }
+
+// A valid path is checked without allocating: LoadDirIndexed checks every
+// path of an index (1,300 for CPython's runtime) on each warm load, and
+// used to carry its own copy of the rules for that.
+func TestValidatePathNoAllocs(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { bundle.ValidatePath("lib/python3.11/json/decoder.py") }); n != 0 {
+		t.Errorf("ValidatePath of a valid path: %v allocations", n)
+	}
+}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"unicode/utf8"
 )
 
 // LoadDirIndexed loads a package directory whose files were hashed before,
@@ -46,11 +45,7 @@ func LoadDirIndexed(dir string, entries []Entry) (*Package, error) {
 	h := sha256.New()
 	var rec [len(Digest{}) + 2]byte
 	for i, e := range entries {
-		if !validPath(e.Path) {
-			err := ValidatePath(e.Path)
-			if err == nil {
-				err = fmt.Errorf("%w %q", ErrInvalidPath, e.Path)
-			}
+		if err := ValidatePath(e.Path); err != nil {
 			return nil, fmt.Errorf("%s: index: %w", dir, err)
 		}
 		if i > 0 && entries[i-1].Path >= e.Path {
@@ -68,32 +63,6 @@ func LoadDirIndexed(dir string, entries []Entry) (*Package, error) {
 	}
 	h.Sum(p.digest[:0])
 	return p, nil
-}
-
-// validPath reports whether ValidatePath accepts p, without allocating
-// (ValidatePath splits p), for the thousands of paths of an index.
-func validPath(p string) bool {
-	if p == "" || len(p) > MaxPathLen || p[0] == '/' || p[len(p)-1] == '/' {
-		return false
-	}
-	ascii := true
-	seg := 0
-	for i := 0; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			if p[i] == 0 {
-				return false
-			}
-			if p[i] >= utf8.RuneSelf {
-				ascii = false
-			}
-			continue
-		}
-		if s := p[seg:i]; s == "" || s == "." || s == ".." {
-			return false
-		}
-		seg = i + 1
-	}
-	return ascii || utf8.ValidString(p)
 }
 
 // Indexed reports whether p was loaded through a file index

@@ -18,6 +18,7 @@ const ReservedDir = ".wrun"
 // ValidatePath checks the path rules of the content digest: relative,
 // valid UTF-8, '/'-separated, no empty, "." or ".." segment, no leading or
 // trailing '/', at most MaxPathLen bytes. The error wraps ErrInvalidPath.
+// A valid path costs no allocation (an index checks thousands per load).
 func ValidatePath(p string) error {
 	bad := func(why string) error {
 		return fmt.Errorf("%w %q: %s", ErrInvalidPath, p, why)
@@ -36,7 +37,7 @@ func ValidatePath(p string) error {
 	case strings.ContainsRune(p, 0):
 		return bad("contains a NUL byte")
 	}
-	for _, seg := range strings.Split(p, "/") {
+	for seg := range strings.SplitSeq(p, "/") {
 		switch seg {
 		case "":
 			return bad("empty segment ('//')")

@@ -268,4 +268,10 @@ func TestVersion(t *testing.T) {
 	if flag.stdout != cmd.stdout {
 		t.Errorf("--version %q, version %q", flag.stdout, cmd.stdout)
 	}
+	// -v is not --version: written before --, a program's flag is refused
+	// with the rule, as every other one is (cobra's -v shorthand printed the
+	// version and exited 0).
+	if r := c.run(guest(t, "c/hello"), "-v"); r.code == 0 || !strings.Contains(r.stderr, "program arguments go after --") {
+		t.Errorf("wrun hello.wasm -v: %+v", r)
+	}
 }

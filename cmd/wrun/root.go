@@ -83,10 +83,12 @@ reference (host/repo:tag), a package directory, a bundle file or a .wasm file.
 			return o.run(cmd.Context(), g, args[0], args[1:], false)
 		},
 	}
-	// --version: the line is made only when asked for (reading the build
-	// information is not free, and this is every command's start).
+	// --version, long form only: cobra would add -v, which a program's
+	// own flag written before -- must not silently become. The line is
+	// made only when asked for (reading the build information is not free,
+	// and this is every command's start).
 	root.Version = "wrun"
-	cobra.AddTemplateFunc("versionLine", versionLine)
+	root.Flags().Bool("version", false, "print wrun's version, the wazero it runs on and the Go it was built with")
 	root.SetVersionTemplate("{{versionLine}}\n")
 	root.SetIn(g.stdin)
 	root.SetOut(g.stdout)

@@ -34,6 +34,10 @@ func versionLine() string {
 	return fmt.Sprintf("wrun %s%s, wazero %s, %s %s/%s", version, rev, wazero, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
+// The version template's function: cobra's template functions are one
+// global map, set once here rather than by every command tree.
+func init() { cobra.AddTemplateFunc("versionLine", versionLine) }
+
 func newVersionCmd(g *globalOptions) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",

@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wrun-dev/wrun/internal/starttrace"
 	"github.com/wrun-dev/wrun/internal/warmstart"
 )
 
@@ -22,7 +23,7 @@ const interruptGrace = warmstart.InterruptGrace
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	var t *tracer
-	if traceEnabled(os.Getenv("WRUN_TRACE")) {
+	if starttrace.Enabled() {
 		ctx, t = withTracer(ctx)
 		traceGoInit(t)
 	}

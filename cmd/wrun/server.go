@@ -21,6 +21,7 @@ import (
 
 	"github.com/wrun-dev/wrun"
 	"github.com/wrun-dev/wrun/internal/home"
+	"github.com/wrun-dev/wrun/internal/starttrace"
 	"github.com/wrun-dev/wrun/internal/warm"
 	"github.com/wrun-dev/wrun/internal/warmstart"
 	"github.com/wrun-dev/wrun/registryclient"
@@ -298,7 +299,7 @@ func (w *warmState) handle(ctx context.Context, req warm.Request, stdin, stdout,
 	}()
 
 	var t *tracer
-	if traceEnabled(os.Getenv("WRUN_TRACE")) {
+	if starttrace.Enabled() {
 		ctx, t = withTracer(ctx)
 	}
 	if why := w.refresh(); why != "" {

@@ -11,16 +11,13 @@ import (
 	"time"
 
 	"github.com/wrun-dev/wrun/internal/home"
-	"github.com/wrun-dev/wrun/internal/proctime"
+	"github.com/wrun-dev/wrun/internal/starttrace"
 )
 
 // The start-up trace: WRUN_TRACE=1 prints, on stderr, where a wrun start
 // spent its time. main starts it (withTracer, traceGoInit), the command's steps mark
 // their ends (traceMark), and main or the warm server prints it
 // (tracer.print). Every helper is a no-op without a tracer in the context.
-
-// traceEnabled reports whether env (a WRUN_TRACE value) asks for a trace.
-func traceEnabled(v string) bool { return v != "" && v != "0" && v != "false" }
 
 // tracer collects the steps of one invocation.
 type tracer struct {
@@ -69,11 +66,7 @@ func traceNote(ctx context.Context, format string, args ...any) {
 }
 
 func (t *tracer) add(what string, d time.Duration, detail []string) {
-	line := fmt.Sprintf("%-34s %8s", what, msStr(d))
-	if len(detail) > 0 {
-		line += "  (" + strings.Join(detail, ", ") + ")"
-	}
-	t.lines = append(t.lines, line)
+	t.lines = append(t.lines, starttrace.Step(what, d, detail...))
 }
 
 // print writes the trace, with the total since the clock started.
@@ -85,24 +78,22 @@ func (t *tracer) print(w io.Writer, total string) {
 	defer t.mu.Unlock()
 	var b strings.Builder
 	for _, l := range t.lines {
-		b.WriteString("wrun trace: " + l + "\n")
+		b.WriteString(starttrace.Prefix + l + "\n")
 	}
-	fmt.Fprintf(&b, "wrun trace: %-34s %8s\n", total, msStr(time.Since(t.start)))
+	b.WriteString(starttrace.Prefix + starttrace.Step(total, time.Since(t.start)) + "\n")
 	io.WriteString(w, b.String())
 	t.lines = nil
 }
 
-func msStr(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
-
 // traceGoInit records what the process spent before main (exec, the Go
-// runtime and every package's init): proctime.Startup.
+// runtime and every package's init): starttrace.Startup.
 func traceGoInit(t *tracer) {
 	if t == nil {
 		return
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if cpu, detail, ok := proctime.Startup(t.start); ok {
+	if cpu, detail, ok := starttrace.Startup(t.start); ok {
 		t.add("process start → main", cpu, []string{detail})
 	} else {
 		t.lines = append(t.lines, "process start → main: unknown")

@@ -29,7 +29,7 @@ import (
 	"time"
 
 	"github.com/wrun-dev/wrun/internal/home"
-	"github.com/wrun-dev/wrun/internal/proctime"
+	"github.com/wrun-dev/wrun/internal/starttrace"
 	"github.com/wrun-dev/wrun/internal/warm"
 )
 
@@ -109,7 +109,7 @@ func handOver(args []string) (code int, ok bool) {
 	}
 	defer cwd.Close()
 
-	trace := traceEnabled(os.Getenv("WRUN_TRACE"))
+	trace := starttrace.Enabled()
 	start := time.Now()
 	if trace {
 		traceStart(start)
@@ -152,31 +152,17 @@ func handOver(args []string) (code int, ok bool) {
 	return code, true
 }
 
-// traceEnabled reports whether v (a WRUN_TRACE value) asks for a trace; as
-// cmd/wrun reads it.
-func traceEnabled(v string) bool { return v != "" && v != "0" && v != "false" }
-
-// traceStart writes the client's first trace line: from the process's
-// start to the hand-over, before the server's own lines.
+// traceStart writes the client's first trace line: what the process
+// spent before the hand-over, before the server's own lines.
 func traceStart(now time.Time) {
-	if cpu, detail, ok := proctime.Startup(now); ok {
-		traceLine("process start → hand-over", ms(cpu), detail, "before wrun's other packages initialize")
-	} else {
-		traceLine("process start → hand-over", "unknown")
+	line := "process start → hand-over: unknown"
+	if cpu, detail, ok := starttrace.Startup(now); ok {
+		line = starttrace.Step("process start → hand-over", cpu, detail, "before wrun's other packages initialize")
 	}
+	fmt.Fprintln(os.Stderr, starttrace.Prefix+line)
 }
 
-// traceEnd writes the client's last trace lines.
+// traceEnd writes the client's last trace line.
 func traceEnd(start time.Time) {
-	traceLine("warm server: round trip", ms(time.Since(start)))
+	fmt.Fprintln(os.Stderr, starttrace.Prefix+starttrace.Step("warm server: round trip", time.Since(start)))
 }
-
-func traceLine(what, d string, detail ...string) {
-	line := fmt.Sprintf("wrun trace: %-34s %8s", what, d)
-	if len(detail) > 0 {
-		line += "  (" + strings.Join(detail, ", ") + ")"
-	}
-	fmt.Fprintln(os.Stderr, line)
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }

@@ -1,4 +1,4 @@
-package proctime
+package starttrace
 
 import (
 	"strings"

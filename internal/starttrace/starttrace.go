@@ -1,6 +1,8 @@
-// Package proctime tells how long the running process has existed and how
-// much CPU it has used, for wrun's start-up trace (WRUN_TRACE).
-package proctime
+// Package starttrace is what wrun's start-up trace (WRUN_TRACE=1) shares
+// between the command line and the warm server's client, which runs before
+// the command line's packages initialize (internal/warmstart): the switch,
+// the format of a step, and the process's time before main.
+package starttrace
 
 import (
 	"fmt"
@@ -10,6 +12,29 @@ import (
 	"syscall"
 	"time"
 )
+
+// Enabled reports whether the environment asks for a trace (WRUN_TRACE set,
+// and not "0" or "false").
+func Enabled() bool {
+	v := os.Getenv("WRUN_TRACE")
+	return v != "" && v != "0" && v != "false"
+}
+
+// Prefix starts every trace line.
+const Prefix = "wrun trace: "
+
+// Step formats one step of the trace: what ended, how long it took, and
+// details in parentheses.
+func Step(what string, d time.Duration, detail ...string) string {
+	line := fmt.Sprintf("%-34s %8s", what, MS(d))
+	if len(detail) > 0 {
+		line += "  (" + strings.Join(detail, ", ") + ")"
+	}
+	return line
+}
+
+// MS formats d in milliseconds, to 10 µs.
+func MS(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/1e6) }
 
 // CPU is the user and system CPU time the process used so far.
 func CPU() (time.Duration, error) {
